@@ -1,0 +1,91 @@
+import { AccessManagerError } from './errors.js';
+
+/** A JWT decoded without verification. */
+export interface DecodedToken {
+  /** The JOSE header, e.g. `{ alg: 'HS256', typ: 'JWT', cty: 'twilio-fpa;v=1' }`. */
+  header: Record<string, unknown>;
+  /** The claims. */
+  payload: Record<string, unknown>;
+  /** From `exp` (seconds since the epoch). */
+  expiresAt: Date;
+  /** From `iat`, when present. */
+  issuedAt?: Date;
+  /** From `nbf`, when present. */
+  notBefore?: Date;
+  /** `payload.grants.identity`, else `payload.sub` when the token has no `grants`. */
+  identity?: string;
+  /** `payload.grants`, or `{}`. */
+  grants: Record<string, unknown>;
+}
+
+const malformed = (why: string): AccessManagerError =>
+  new AccessManagerError('TOKEN_MALFORMED', `Token is malformed: ${why}.`);
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function decodePart(part: string, name: string): Record<string, unknown> {
+  // A length of 1 mod 4 can never come out of base64 encoding.
+  if (!BASE64URL.test(part) || part.length % 4 === 1) throw malformed(`${name} is not base64url`);
+  let json: string;
+  try {
+    const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    json = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw malformed(`${name} is not base64url-encoded UTF-8`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw malformed(`${name} is not JSON`);
+  }
+  if (!isRecord(value)) throw malformed(`${name} is not a JSON object`);
+  return value;
+}
+
+// A Date beyond ±8.64e15 ms is invalid, so an absurd `exp` counts as malformed too.
+const seconds = (value: unknown): Date | undefined =>
+  typeof value === 'number' && Math.abs(value) <= 8.64e12 ? new Date(value * 1000) : undefined;
+
+/**
+ * Decodes a JWT (such as a Twilio access token) without verifying its signature: a browser holds no key to
+ * verify it with, and does not need to. Only the server that receives the token can trust its contents, so use
+ * the result for scheduling and display, never for authorization decisions.
+ *
+ * @throws {@link AccessManagerError} with code `TOKEN_MALFORMED` when the value is not a string, does not have
+ * three dot-separated parts, a part is not base64url JSON, the header or payload is not an object, or `exp` is
+ * missing or not a finite number. The message never contains the token or any part of it.
+ *
+ * @example
+ * ```ts
+ * const { identity, expiresAt, grants } = decodeToken(token);
+ * console.log(`${identity} until ${expiresAt.toISOString()}`, Object.keys(grants));
+ * ```
+ */
+export function decodeToken(token: string): DecodedToken {
+  if (typeof token !== 'string') throw malformed('expected a string');
+  const parts = token.split('.');
+  if (parts.length !== 3) throw malformed('expected three dot-separated parts');
+  const header = decodePart(parts[0]!, 'header');
+  const payload = decodePart(parts[1]!, 'payload');
+  const expiresAt = seconds(payload.exp);
+  if (!expiresAt) throw malformed('"exp" is missing or not a finite number');
+
+  const grants = isRecord(payload.grants) ? payload.grants : undefined;
+  const identity = grants
+    ? typeof grants.identity === 'string' ? grants.identity : undefined
+    : typeof payload.sub === 'string' ? payload.sub : undefined;
+
+  const decoded: DecodedToken = { header, payload, expiresAt, grants: grants ?? {} };
+  const issuedAt = seconds(payload.iat);
+  const notBefore = seconds(payload.nbf);
+  if (issuedAt) decoded.issuedAt = issuedAt;
+  if (notBefore) decoded.notBefore = notBefore;
+  if (identity !== undefined) decoded.identity = identity;
+  return decoded;
+}

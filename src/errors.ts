@@ -1,0 +1,77 @@
+/**
+ * Every failure the library reports has one of these codes. The union is stable: new codes are only ever added.
+ */
+export type AccessManagerErrorCode =
+  | 'TOKEN_MALFORMED'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_STALE'
+  | 'IDENTITY_MISMATCH'
+  | 'GRANT_MISSING'
+  | 'FETCH_FAILED'
+  | 'FETCH_TIMEOUT'
+  | 'FETCH_UNAUTHORIZED'
+  | 'CLIENT_UPDATE_FAILED'
+  | 'CLIENT_UPDATE_TIMEOUT'
+  | 'NO_FETCHER'
+  | 'DISPOSED';
+
+/** Extra context an {@link AccessManagerError} may carry. */
+export interface AccessManagerErrorDetails {
+  /** The underlying error (fetcher rejection, client exception, ...). */
+  cause?: unknown;
+  /** Name of the client whose `updateToken` failed or that lacks a grant. */
+  clientName?: string;
+  /** 1-based fetch attempt within the current refresh. */
+  attempt?: number;
+  /** Delay before the next attempt; `undefined` when the manager gave up. */
+  retryInMs?: number;
+  /** Twilio error code found on the cause, when there is one. */
+  twilioCode?: number;
+}
+
+/**
+ * The one error class of token-warden. Messages say what went wrong and which option or client was involved;
+ * they never contain a token or any part of one.
+ *
+ * @example
+ * ```ts
+ * manager.on('error', (err) => {
+ *   if (err.code === 'FETCH_UNAUTHORIZED') redirectToLogin();
+ * });
+ * ```
+ */
+export class AccessManagerError extends Error {
+  override readonly name = 'AccessManagerError' as const;
+  readonly code: AccessManagerErrorCode;
+  readonly clientName?: string;
+  readonly attempt?: number;
+  readonly retryInMs?: number;
+  readonly twilioCode?: number;
+
+  constructor(code: AccessManagerErrorCode, message: string, details: AccessManagerErrorDetails = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.code = code;
+    this.clientName = details.clientName;
+    this.attempt = details.attempt;
+    this.retryInMs = details.retryInMs;
+    this.twilioCode = details.twilioCode;
+  }
+}
+
+/**
+ * True for an {@link AccessManagerError}, also one created by another copy of the library or in another realm
+ * (iframe, worker): it checks `name` and `code`, not `instanceof`.
+ *
+ * @example
+ * ```ts
+ * try { await manager.refresh(); } catch (err) { if (isAccessManagerError(err)) console.warn(err.code); }
+ * ```
+ */
+export function isAccessManagerError(value: unknown): value is AccessManagerError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'AccessManagerError' &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
