@@ -1,0 +1,25 @@
+export { AccessManager } from './access-manager.js';
+export { decodeToken, type DecodedToken } from './decode.js';
+export {
+  AccessManagerError,
+  isAccessManagerError,
+  type AccessManagerErrorCode,
+  type AccessManagerErrorDetails,
+} from './errors.js';
+export type {
+  AccessManagerEvents,
+  AccessManagerOptions,
+  AccessManagerState,
+  ClientOptions,
+  Clock,
+  FetchContext,
+  FetchReason,
+  FetchResult,
+  RetryOptions,
+  TokenAboutToExpireInfo,
+  TokenClient,
+  TokenExpiredInfo,
+  TokenFetcher,
+  TokenSource,
+  TokenUpdatedInfo,
+} from './types.js';

@@ -1,0 +1,59 @@
+import { MAX_TIMEOUT_MS } from './clock.js';
+import type { Clock } from './types.js';
+
+/**
+ * Longest single wait. A timer is not trusted to fire on time (throttled tabs, laptop sleep stall the timer
+ * queue), so the scheduler re-arms at least once a minute and the owner re-checks its wall-clock deadlines.
+ */
+export const MAX_STEP_MS = 60_000;
+
+/**
+ * One timer at a time, aimed at the earliest wall-clock deadline the owner reports. The owner's `tick` decides
+ * what is due by comparing deadlines with `clock.now()`, so a late timer simply catches up.
+ */
+export class Scheduler {
+  private handle: unknown;
+  private armed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly tick: () => void,
+  ) {}
+
+  /** Aims the timer at `deadline` (ms since the epoch, local clock); `undefined` leaves no timer. */
+  arm(deadline: number | undefined): void {
+    this.cancel();
+    if (deadline === undefined) return;
+    const delay = Math.min(Math.max(0, deadline - this.clock.now()), MAX_STEP_MS, MAX_TIMEOUT_MS);
+    this.armed = true;
+    this.handle = this.clock.setTimeout(() => {
+      this.armed = false;
+      this.tick();
+    }, delay);
+  }
+
+  cancel(): void {
+    if (this.armed) this.clock.clearTimeout(this.handle);
+    this.armed = false;
+  }
+}
+
+/** Window events after which deadlines must be re-checked: the tab was hidden, asleep, offline or restored. */
+export const WAKE_EVENTS = ['focus', 'online', 'pageshow'] as const;
+
+/**
+ * Calls `onWake` on `visibilitychange`, `focus`, `online` and `pageshow`; returns the function that removes the
+ * listeners. Outside a browser it does nothing.
+ */
+export function watchWindow(onWake: (type: string) => void): () => void {
+  const win = typeof window === 'undefined' ? undefined : window;
+  const doc = typeof document === 'undefined' ? undefined : document;
+  if (!win?.addEventListener) return () => {};
+  const listener = (event: Event) => onWake(event.type);
+  for (const type of WAKE_EVENTS) win.addEventListener(type, listener);
+  doc?.addEventListener('visibilitychange', listener);
+  return () => {
+    for (const type of WAKE_EVENTS) win.removeEventListener(type, listener);
+    doc?.removeEventListener('visibilitychange', listener);
+  };
+}
