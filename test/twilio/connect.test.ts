@@ -1,0 +1,295 @@
+// connectTwilioClient's wiring against a recording stand-in manager: which SDK event leads to which manager call,
+// and that a disconnect takes back exactly what the connect added. The real AccessManager is in access-manager.test.ts.
+import { EventEmitter as NodeEmitter } from 'node:events';
+import { EventEmitter as Emitter3 } from 'eventemitter3';
+import { describe, expect, it } from 'vitest';
+import { isTwilioTokenError, connectTwilioClient, type TwilioManagerLike } from '../../src/twilio/index.js';
+import type { ClientOptions, TokenClient } from '../../src/types.js';
+import {
+  FakeConversationsClient,
+  FakeDevice,
+  FakeSyncClient,
+  listenerTotal,
+  twilsockConnectionError,
+  voiceTwilioError,
+} from './fakes.js';
+
+interface Recorder extends TwilioManagerLike {
+  added: Array<{ client: TokenClient; options: ClientOptions | undefined }>;
+  removed: number;
+  refreshes: number;
+  handled: unknown[];
+}
+
+function recorder(overrides: Partial<TwilioManagerLike> = {}): Recorder {
+  const manager: Recorder = {
+    added: [],
+    removed: 0,
+    refreshes: 0,
+    handled: [],
+    addClient(client, options) {
+      manager.added.push({ client, options });
+      return () => {
+        manager.removed++;
+      };
+    },
+    async refresh() {
+      manager.refreshes++;
+      return 'token';
+    },
+    handleClientError(error) {
+      manager.handled.push(error);
+      return isTwilioTokenError(error);
+    },
+    ...overrides,
+  };
+  return manager;
+}
+
+describe('connectTwilioClient wiring', () => {
+  it('registers the client with the manager, passing name and grants', () => {
+    const manager = recorder();
+    const device = new FakeDevice();
+    connectTwilioClient(manager, device, { name: 'phone', grants: ['voice'] });
+    expect(manager.added).toEqual([{ client: device, options: { name: 'phone', grants: ['voice'] } }]);
+  });
+
+  it('copies the grants, so later changes to the caller array do not leak in', () => {
+    const manager = recorder();
+    const grants = ['chat'];
+    connectTwilioClient(manager, new FakeConversationsClient(), { grants });
+    grants.push('voice');
+    expect(manager.added[0]?.options?.grants).toEqual(['chat']);
+  });
+
+  it.each([
+    ['a Conversations Client', () => new FakeConversationsClient(), 'conversations'],
+    ['a SyncClient', () => new FakeSyncClient(), 'sync'],
+    ['a Voice Device', () => new FakeDevice(), 'voice'],
+  ])('names %s by default', (_label, make, expected) => {
+    const manager = recorder();
+    connectTwilioClient(manager, make());
+    expect(manager.added[0]?.options).toEqual({ name: expected });
+  });
+
+  it('recognizes SDKs by constructor name when their methods are not there', () => {
+    class Device extends NodeEmitter {
+      updateToken(): void {}
+    }
+    class SyncClient extends NodeEmitter {
+      async updateToken(): Promise<void> {}
+    }
+    const manager = recorder();
+    connectTwilioClient(manager, new Device());
+    connectTwilioClient(manager, new SyncClient());
+    expect(manager.added.map((entry) => entry.options?.name)).toEqual(['voice', 'sync']);
+  });
+
+  it('leaves the name to the manager for an unknown client', () => {
+    const manager = recorder();
+    class Whiteboard extends NodeEmitter {
+      updateToken(): void {}
+    }
+    connectTwilioClient(manager, new Whiteboard());
+    expect(manager.added[0]?.options).toEqual({});
+  });
+
+  it.each([
+    ['tokenAboutToExpire', () => new FakeConversationsClient()],
+    ['tokenExpired', () => new FakeConversationsClient()],
+    ['tokenAboutToExpire', () => new FakeSyncClient()],
+    ['tokenExpired', () => new FakeSyncClient()],
+    ['tokenWillExpire', () => new FakeDevice()],
+  ])('refreshes once on %s', (event, make) => {
+    const manager = recorder();
+    const client = make();
+    connectTwilioClient(manager, client);
+    client.emit(event, client);
+    expect(manager.refreshes).toBe(1);
+    expect(manager.handled).toEqual([]);
+  });
+
+  it.each([
+    ['connectionError', () => new FakeConversationsClient(), twilsockConnectionError(20104, 401)],
+    ['connectionError', () => new FakeSyncClient(), twilsockConnectionError(20101)],
+    ['error', () => new FakeDevice(), voiceTwilioError(20104, 31205)],
+    ['error', () => new FakeDevice(), voiceTwilioError(31005)],
+  ])('hands %s payloads to handleClientError unchanged', (event, make, payload) => {
+    const manager = recorder();
+    const client = make();
+    connectTwilioClient(manager, client);
+    client.emit(event, payload);
+    expect(manager.handled).toEqual([payload]);
+    expect(manager.handled[0]).toBe(payload);
+    expect(manager.refreshes).toBe(0);
+  });
+
+  it('never throws into the SDK emitter: a rejected refresh is swallowed, a throwing manager is contained', async () => {
+    const rejections: unknown[] = [];
+    const onUnhandled = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const manager = recorder({
+        refresh: () => Promise.reject(new Error('NO_FETCHER')),
+        handleClientError: () => {
+          throw new Error('DISPOSED');
+        },
+      });
+      const device = new FakeDevice();
+      connectTwilioClient(manager, device);
+      expect(() => device.emit('tokenWillExpire', device)).not.toThrow();
+      expect(() => device.emit('error', voiceTwilioError(20104))).not.toThrow();
+
+      const throwing = recorder({
+        refresh: () => {
+          throw new Error('DISPOSED');
+        },
+      });
+      const sync = new FakeSyncClient();
+      connectTwilioClient(throwing, sync);
+      expect(() => sync.emit('tokenExpired')).not.toThrow();
+      // Node reports unhandled rejections once the microtask queue drains; one macrotask turn is enough.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('adds no listener when the manager refuses the client', () => {
+    const device = new FakeDevice();
+    const manager = recorder({
+      addClient: () => {
+        throw new Error('DISPOSED');
+      },
+    });
+    expect(() => connectTwilioClient(manager, device)).toThrow('DISPOSED');
+    expect(listenerTotal(device)).toBe(0);
+  });
+});
+
+describe('disconnect', () => {
+  it.each([
+    ['Conversations', () => new FakeConversationsClient()],
+    ['Sync', () => new FakeSyncClient()],
+    ['Voice', () => new FakeDevice()],
+  ])('removes every listener it added on %s and keeps the app listeners', (_label, make) => {
+    const manager = recorder();
+    const client = make();
+    const appListener = () => {};
+    client.on('tokenAboutToExpire', appListener);
+    client.on('error', appListener);
+    expect(listenerTotal(client)).toBe(2);
+
+    const disconnect = connectTwilioClient(manager, client);
+    expect(listenerTotal(client)).toBe(8);
+    expect(client.eventNames().sort()).toEqual(
+      ['connectionError', 'destroyed', 'error', 'tokenAboutToExpire', 'tokenExpired', 'tokenWillExpire'].sort(),
+    );
+
+    disconnect();
+    expect(listenerTotal(client)).toBe(2);
+    expect(client.listeners('tokenAboutToExpire')).toEqual([appListener]);
+    expect(client.listeners('error')).toEqual([appListener]);
+    expect(manager.removed).toBe(1);
+
+    client.emit('tokenExpired');
+    client.emit('error', voiceTwilioError(20104));
+    expect(manager.refreshes).toBe(0);
+    expect(manager.handled).toEqual([]);
+  });
+
+  it('is harmless when called twice', () => {
+    const manager = recorder();
+    const sync = new FakeSyncClient();
+    const disconnect = connectTwilioClient(manager, sync);
+    disconnect();
+    expect(() => disconnect()).not.toThrow();
+    expect(manager.removed).toBe(1);
+    expect(listenerTotal(sync)).toBe(0);
+  });
+
+  it('only undoes its own connection when a client is connected twice', () => {
+    const manager = recorder();
+    const sync = new FakeSyncClient();
+    const first = connectTwilioClient(manager, sync);
+    connectTwilioClient(manager, sync);
+    expect(listenerTotal(sync)).toBe(12);
+    first();
+    expect(listenerTotal(sync)).toBe(6);
+    sync.emit('tokenExpired');
+    expect(manager.refreshes).toBe(1);
+  });
+
+  it('still succeeds when the manager was disposed and its unsubscribe throws', () => {
+    const manager = recorder({
+      addClient: () => () => {
+        throw new Error('DISPOSED');
+      },
+    });
+    const device = new FakeDevice();
+    const disconnect = connectTwilioClient(manager, device);
+    expect(() => disconnect()).not.toThrow();
+    expect(listenerTotal(device)).toBe(0);
+  });
+
+  it('happens by itself when a Voice Device is destroyed', () => {
+    const manager = recorder();
+    const device = new FakeDevice();
+    const disconnect = connectTwilioClient(manager, device);
+    device.destroy();
+    expect(listenerTotal(device)).toBe(0);
+    expect(manager.removed).toBe(1);
+    disconnect();
+    expect(manager.removed).toBe(1);
+  });
+
+  it('works with addListener/removeListener-only emitters', () => {
+    const inner = new NodeEmitter();
+    const client = {
+      updateToken: (_token: string) => {},
+      addListener: (event: string, listener: (...args: unknown[]) => void) => inner.addListener(event, listener),
+      removeListener: (event: string, listener: (...args: unknown[]) => void) => inner.removeListener(event, listener),
+    };
+    const manager = recorder();
+    const disconnect = connectTwilioClient(manager, client);
+    expect(listenerTotal(inner)).toBe(6);
+    inner.emit('tokenExpired');
+    inner.emit('connectionError', twilsockConnectionError(20104));
+    expect(manager.refreshes).toBe(1);
+    expect(manager.handled).toHaveLength(1);
+    disconnect();
+    expect(listenerTotal(inner)).toBe(0);
+  });
+
+  it('works with eventemitter3 emitters', () => {
+    class Client extends Emitter3 {
+      updateToken(_token: string): void {}
+    }
+    const client = new Client();
+    const manager = recorder();
+    const disconnect = connectTwilioClient(manager, client);
+    expect(client.eventNames()).toHaveLength(6);
+    client.emit('tokenAboutToExpire');
+    expect(manager.refreshes).toBe(1);
+    disconnect();
+    expect(client.eventNames()).toHaveLength(0);
+  });
+
+  it('leaves nothing behind when the emitter refuses a subscription halfway', () => {
+    const inner = new NodeEmitter();
+    let calls = 0;
+    const client = {
+      updateToken: (_token: string) => {},
+      on: (event: string, listener: (...args: unknown[]) => void) => {
+        if (++calls === 4) throw new Error('unsupported event');
+        inner.on(event, listener);
+      },
+      off: (event: string, listener: (...args: unknown[]) => void) => inner.off(event, listener),
+    };
+    const manager = recorder();
+    expect(() => connectTwilioClient(manager, client)).toThrow('unsupported event');
+    expect(listenerTotal(inner)).toBe(0);
+    expect(manager.removed).toBe(1);
+  });
+});
