@@ -1,0 +1,137 @@
+import type { KyInstance, Options } from 'ky';
+import { defaultKy } from './default-ky.js';
+import { untilAborted } from './signal.js';
+
+/**
+ * What {@link authorizedKy} needs from a token manager. `AccessManager` fits it; so does any object with the
+ * same three members (a test double, a wrapper).
+ *
+ * A structural type on purpose: naming the class here would copy its declaration, private members included, into
+ * this entry's bundled `.d.ts`, and TypeScript would then refuse the real `AccessManager` as "a different class".
+ */
+export interface TokenProvider {
+  /** The token the manager holds now, or `undefined` before the first one. */
+  readonly token: string | undefined;
+  /** A token that is not expired: the current one, or a fetched one. */
+  getToken(): Promise<string>;
+  /** Fetch a new token now; concurrent calls share one fetch. */
+  refresh(): Promise<string>;
+}
+
+// Carried in ky's `context` option of the one retry. Our hooks are not on the instance that sends it, but
+// `instance` may itself be an authorized one; the flag stops every layer from retrying a retry.
+const RETRY_MARK = 'tokenWardenRetry';
+
+/**
+ * Extends a ky instance so every request carries `Authorization: Bearer <token>` from `manager`, and a 401 is
+ * answered by one retry with a fresh token.
+ *
+ * - Before each request (ky's own retries included) it sets the header to `await manager.getToken()`, which
+ *   fetches a token first when the current one is missing or expired.
+ * - On a 401 it sends the request again, exactly once, whatever the instance's `retry` settings: if the request
+ *   carried the manager's current token it awaits `manager.refresh()` (single-flight, so many calls failing
+ *   together cause one token fetch); if the manager already has another token (someone refreshed meanwhile) it
+ *   uses that one. The retry is sent through `instance` with the same options (its hooks and `timeout` apply,
+ *   its `retry` does not). When the retry answers 401 again, or no fresh token can be had (for example the token
+ *   endpoint answered 401 too: the session is over), the caller gets ky's `HTTPError` with status 401 as usual.
+ * - Aborting the request's `signal` also stops it waiting for a token.
+ *
+ * An error from `manager.getToken()` before the first attempt (such as `FETCH_UNAUTHORIZED` or `DISPOSED`) rejects
+ * the call with that `AccessManagerError`. If you add 401 to the instance's `retry.statusCodes`, ky itself retries
+ * the whole call too, so leave it out.
+ *
+ * @param manager - An `AccessManager`, or anything shaped like {@link TokenProvider}.
+ * @param instance - The ky instance to extend, with your `prefixUrl`, hooks and retry settings. Default: `ky`.
+ * @returns A new ky instance; `instance` itself is not changed.
+ *
+ * @example
+ * ```ts
+ * import ky from 'ky';
+ * import { authorizedKy } from 'token-warden/http';
+ *
+ * const api = authorizedKy(manager, ky.create({ prefixUrl: 'https://api.example.com/v1' }));
+ * const rooms = await api.get('rooms').json<Room[]>();
+ * ```
+ */
+export function authorizedKy(manager: TokenProvider, instance: KyInstance = defaultKy): KyInstance {
+  return instance.extend({
+    hooks: {
+      beforeRequest: [
+        async (request) => {
+          request.headers.set('authorization', `Bearer ${await untilAborted(manager.getToken(), request.signal)}`);
+        },
+      ],
+      afterResponse: [
+        async (request, options, response) => {
+          if (response.status !== 401 || isRetry(options)) return;
+          const token = await freshToken(manager, bearerToken(request), request.signal);
+          if (token === undefined) return;
+          // ky hands hooks a clone made before sending, so the body is still unread; cloning again keeps it
+          // readable for ky should it retry the whole call after a 5xx answer to this one.
+          return instance(request.clone(), retryOptions(options, request, token));
+        },
+      ],
+    },
+  });
+}
+
+/** The token to retry with, or `undefined` when there is none to be had (the original 401 then stands). */
+async function freshToken(
+  manager: TokenProvider,
+  sent: string | undefined,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const current = manager.token;
+  // Only a 401 for the token the manager still holds proves that token bad; for an older one, the newer is the fix.
+  const renewal = sent !== undefined && sent === current ? manager.refresh() : manager.getToken();
+  try {
+    return await untilAborted(renewal, signal);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    // The manager reports its own failure through its `error` event; the caller learns of it by the 401.
+    return undefined;
+  }
+}
+
+function bearerToken(request: Request): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+}
+
+function isRetry(options: unknown): boolean {
+  const context = (options as { context?: Record<string, unknown> }).context;
+  return context?.[RETRY_MARK] === true;
+}
+
+/**
+ * Options for the retry, from the normalized options of the first attempt. Everything already built into the
+ * request (body, query string, prefix, method) is left out or cleared, or the instance's defaults would apply it
+ * a second time; `hooks` is left out so ky versions that hand hooks to hooks never see ours.
+ */
+function retryOptions(options: unknown, request: Request, token: string): Options {
+  const {
+    hooks,
+    json,
+    body,
+    searchParams,
+    prefixUrl,
+    headers,
+    retry,
+    throwHttpErrors,
+    onDownloadProgress,
+    onUploadProgress,
+    context,
+    ...rest
+  } = options as Options & Record<string, unknown>;
+  return {
+    ...rest,
+    method: request.method,
+    headers: { authorization: `Bearer ${token}` },
+    json: undefined,
+    body: undefined,
+    searchParams: undefined,
+    retry: 0,
+    // The outer call turns this response into HTTPError (or retries a 5xx) with its own settings and hooks.
+    throwHttpErrors: false,
+    context: { ...context, [RETRY_MARK]: true },
+  };
+}
