@@ -1,12 +1,12 @@
 // @vitest-environment node
 // createTokenFetcher on its own, against a real HTTP server: body shapes, serverTime, what is forwarded, and how
 // failures surface (the manager-integrated behaviour lives in manager-fetcher.test.ts).
-import ky, { HTTPError } from 'ky';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAccessManagerError } from '../../src/errors.js';
 import { createTokenFetcher } from '../../src/http/index.js';
 import type { FetchContext } from '../../src/types.js';
 import { mintToken } from '../helpers/tokens.js';
+import { httpStatusOf, kyUnderTest as ky } from './ky-under-test.js';
 import { sendJson, sendText, startServer, type Handler, type TestServer } from './server.js';
 
 let server: TestServer;
@@ -31,18 +31,18 @@ describe('createTokenFetcher: body shapes', () => {
     ['jwt', { jwt: token }],
   ])('reads a JSON body with "%s"', async (_key, body) => {
     handler = (_req, res) => sendJson(res, 200, body);
-    const result = await createTokenFetcher(`${server.origin}/token`)(context());
+    const result = await createTokenFetcher(`${server.origin}/token`, { ky })(context());
     expect(result.token).toBe(token);
   });
 
   it('prefers "token" over "accessToken" over "jwt" and skips keys that are not strings', async () => {
     handler = (_req, res) => sendJson(res, 200, { token: null, accessToken: token, jwt: 'other' });
-    expect((await createTokenFetcher(`${server.origin}/token`)(context())).token).toBe(token);
+    expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe(token);
   });
 
   it('reads a text/plain body and trims it', async () => {
     handler = (_req, res) => sendText(res, 200, `\n  ${token}\r\n`);
-    expect((await createTokenFetcher(`${server.origin}/token`)(context())).token).toBe(token);
+    expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe(token);
   });
 
   it('reads an application/jwt body and a JSON string body', async () => {
@@ -50,9 +50,9 @@ describe('createTokenFetcher: body shapes', () => {
       res.writeHead(200, { 'content-type': 'application/jwt' });
       res.end(token);
     };
-    expect((await createTokenFetcher(`${server.origin}/token`)(context())).token).toBe(token);
+    expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe(token);
     handler = (_req, res) => sendJson(res, 200, token);
-    expect((await createTokenFetcher(`${server.origin}/token`)(context())).token).toBe(token);
+    expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe(token);
   });
 
   it('reads JSON sent with a wrong or missing content type', async () => {
@@ -60,18 +60,18 @@ describe('createTokenFetcher: body shapes', () => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(JSON.stringify({ accessToken: token }));
     };
-    expect((await createTokenFetcher(`${server.origin}/token`)(context())).token).toBe(token);
+    expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe(token);
   });
 
   it('returns a text body that is not a JWT as it is, for the manager to reject', async () => {
     handler = (_req, res) => sendText(res, 200, 'not-a-jwt');
-    expect((await createTokenFetcher(`${server.origin}/token`)(context())).token).toBe('not-a-jwt');
+    expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe('not-a-jwt');
   });
 
   it('rejects a JSON body without a token with TOKEN_MALFORMED, never echoing the body', async () => {
     const secret = 'sk_live_do_not_log_me';
     handler = (_req, res) => sendJson(res, 200, { tokn: token, secret });
-    const error = await createTokenFetcher(`${server.origin}/token`)(context()).catch((e: unknown) => e);
+    const error = await createTokenFetcher(`${server.origin}/token`, { ky })(context()).catch((e: unknown) => e);
     expect(isAccessManagerError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'TOKEN_MALFORMED' });
     expect((error as Error).message).not.toContain(secret);
@@ -83,7 +83,7 @@ describe('createTokenFetcher: body shapes', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(`{"token": "${token}"`);
     };
-    await expect(createTokenFetcher(`${server.origin}/token`)(context())).rejects.toMatchObject({
+    await expect(createTokenFetcher(`${server.origin}/token`, { ky })(context())).rejects.toMatchObject({
       code: 'TOKEN_MALFORMED',
     });
   });
@@ -93,14 +93,14 @@ describe('createTokenFetcher: serverTime', () => {
   it('returns the Date header as serverTime (ms since the epoch)', async () => {
     const serverNow = Date.UTC(2031, 0, 2, 3, 4, 5);
     handler = (_req, res) => sendJson(res, 200, { token: mintToken() }, { date: new Date(serverNow).toUTCString() });
-    const result = await createTokenFetcher(`${server.origin}/token`)(context());
+    const result = await createTokenFetcher(`${server.origin}/token`, { ky })(context());
     expect(result.serverTime).toBe(serverNow);
   });
 
   it('uses the real Date header node:http sends', async () => {
     handler = (_req, res) => sendText(res, 200, mintToken());
     const before = Math.floor(Date.now() / 1000) * 1000;
-    const result = await createTokenFetcher(`${server.origin}/token`)(context());
+    const result = await createTokenFetcher(`${server.origin}/token`, { ky })(context());
     expect(result.serverTime).toBeGreaterThanOrEqual(before);
     expect(result.serverTime).toBeLessThanOrEqual(Date.now());
   });
@@ -111,9 +111,9 @@ describe('createTokenFetcher: serverTime', () => {
       res.sendDate = false;
       sendText(res, 200, token);
     };
-    expect(await createTokenFetcher(`${server.origin}/token`)(context())).toEqual({ token });
+    expect(await createTokenFetcher(`${server.origin}/token`, { ky })(context())).toEqual({ token });
     handler = (_req, res) => sendText(res, 200, token, { date: 'yesterday-ish' });
-    expect(await createTokenFetcher(`${server.origin}/token`)(context())).toEqual({ token });
+    expect(await createTokenFetcher(`${server.origin}/token`, { ky })(context())).toEqual({ token });
   });
 });
 
@@ -123,6 +123,7 @@ describe('createTokenFetcher: parse', () => {
     const serverNow = Date.UTC(2030, 5, 6, 7, 8, 9);
     handler = (_req, res) => sendJson(res, 200, { data: { jwt: token } }, { date: new Date(serverNow).toUTCString() });
     const fetcher = createTokenFetcher(`${server.origin}/token`, {
+      ky,
       parse: async (response) => ((await response.json()) as { data: { jwt: string } }).data.jwt,
     });
     expect(await fetcher(context())).toEqual({ token, serverTime: serverNow });
@@ -133,6 +134,7 @@ describe('createTokenFetcher: parse', () => {
     const own = new Date(Date.UTC(2029, 0, 1));
     handler = (_req, res) => sendJson(res, 200, { t: token });
     const fetcher = createTokenFetcher(`${server.origin}/token`, {
+      ky,
       parse: async (response) => ({ token: ((await response.json()) as { t: string }).t, serverTime: own }),
     });
     expect(await fetcher(context())).toEqual({ token, serverTime: own });
@@ -141,13 +143,13 @@ describe('createTokenFetcher: parse', () => {
   it('lets an error thrown by parse through unchanged', async () => {
     handler = (_req, res) => sendText(res, 200, 'x');
     const boom = new Error('parse failed');
-    const fetcher = createTokenFetcher(`${server.origin}/token`, { parse: () => Promise.reject(boom) });
+    const fetcher = createTokenFetcher(`${server.origin}/token`, { ky, parse: () => Promise.reject(boom) });
     await expect(fetcher(context())).rejects.toBe(boom);
   });
 });
 
 describe('createTokenFetcher: the request', () => {
-  it('sends GET by default, with nothing added to the body', async () => {
+  it('sends GET by default, with nothing added to the body, through the default ky', async () => {
     handler = (_req, res) => sendText(res, 200, mintToken());
     await createTokenFetcher(`${server.origin}/token`)(context());
     expect(server.requests).toHaveLength(1);
@@ -186,7 +188,7 @@ describe('createTokenFetcher: the request', () => {
       body: 'grant=session',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-app': 'demo' },
     });
-    const fetcher = createTokenFetcher(request);
+    const fetcher = createTokenFetcher(request, { ky });
     await fetcher(context());
     await fetcher({ ...context(), attempt: 2 });
     expect(server.requests.map((r) => [r.method, r.body, r.headers['x-app']])).toEqual([
@@ -206,8 +208,7 @@ describe('createTokenFetcher: the request', () => {
     handler = (_req, res) => sendText(res, 503, 'down');
     const fetcher = createTokenFetcher(`${server.origin}/token`, { ky: ky.create({ retry: 5 }) });
     const error = await fetcher(context()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HTTPError);
-    expect((error as HTTPError).response.status).toBe(503);
+    expect(httpStatusOf(error)).toBe(503);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -222,15 +223,14 @@ describe('createTokenFetcher: the request', () => {
 describe('createTokenFetcher: failures', () => {
   it.each([401, 403, 500, 502])('rejects with ky HTTPError keeping response.status %i', async (status) => {
     handler = (_req, res) => sendJson(res, status, { error: 'nope' });
-    const error = await createTokenFetcher(`${server.origin}/token`)(context()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HTTPError);
-    expect((error as HTTPError).response.status).toBe(status);
+    const error = await createTokenFetcher(`${server.origin}/token`, { ky })(context()).catch((e: unknown) => e);
+    expect(httpStatusOf(error)).toBe(status);
   });
 
   it('aborts the request when the signal aborts, and the server sees the connection go away', async () => {
     handler = () => {}; // never answers
     const controller = new AbortController();
-    const pending = createTokenFetcher(`${server.origin}/token`)(context(controller.signal));
+    const pending = createTokenFetcher(`${server.origin}/token`, { ky })(context(controller.signal));
     const settled = pending.catch((e: unknown) => e);
     while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     const reason = new Error('attempt timed out');
@@ -244,7 +244,7 @@ describe('createTokenFetcher: failures', () => {
     handler = (_req, res) => sendText(res, 200, mintToken());
     const controller = new AbortController();
     controller.abort();
-    await expect(createTokenFetcher(`${server.origin}/token`)(context(controller.signal))).rejects.toMatchObject({
+    await expect(createTokenFetcher(`${server.origin}/token`, { ky })(context(controller.signal))).rejects.toMatchObject({
       name: 'AbortError',
     });
     expect(server.requests).toHaveLength(0);
@@ -253,7 +253,7 @@ describe('createTokenFetcher: failures', () => {
   it("also aborts on the caller's own signal", async () => {
     handler = () => {};
     const own = new AbortController();
-    const pending = createTokenFetcher(`${server.origin}/token`, { signal: own.signal })(context()).catch(
+    const pending = createTokenFetcher(`${server.origin}/token`, { ky, signal: own.signal })(context()).catch(
       (e: unknown) => e,
     );
     while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
