@@ -169,7 +169,7 @@ export function connectTwilioClient(
     try {
       manager.refresh().catch(ignore);
     } catch {
-      // A disposed manager throws synchronously; nothing left to refresh.
+      // A manager-like object may throw instead of rejecting (once disposed); there is nothing to refresh then.
     }
   };
   const onError: TwilioListener = (error) => {
@@ -177,7 +177,7 @@ export function connectTwilioClient(
     try {
       manager.handleClientError(error);
     } catch {
-      // Same as above.
+      // AccessManager throws DISPOSED here after dispose(); the SDK must not see it.
     }
   };
   const onGone: TwilioListener = () => disconnect();

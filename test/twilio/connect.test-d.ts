@@ -3,6 +3,7 @@ import type { Client } from '@twilio/conversations';
 import type { Device } from '@twilio/voice-sdk';
 import type { SyncClient } from 'twilio-sync';
 import { describe, expectTypeOf, it } from 'vitest';
+import { AccessManager } from '../../src/index.js';
 import {
   connectTwilioClient,
   getTwilioTokenErrorCode,
@@ -50,6 +51,12 @@ describe('connectTwilioClient types', () => {
     connectTwilioClient(manager, { updateToken: (_token: number) => {}, on: () => {}, off: () => {} });
     // @ts-expect-error not a client at all
     connectTwilioClient(manager, 'client');
+  });
+
+  it('takes the real AccessManager without importing its class', () => {
+    expectTypeOf<AccessManager>().toExtend<TwilioManagerLike>();
+    const real = new AccessManager({ token: 'x' });
+    expectTypeOf(connectTwilioClient(real, {} as Device, { name: 'voice' })).toEqualTypeOf<() => void>();
   });
 
   it('requires a manager with addClient, refresh and handleClientError', () => {

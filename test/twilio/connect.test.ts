@@ -124,7 +124,7 @@ describe('connectTwilioClient wiring', () => {
     expect(manager.refreshes).toBe(0);
   });
 
-  it('never throws into the SDK emitter: a rejected refresh is swallowed, a throwing manager is contained', async () => {
+  it('never throws into the SDK emitter: a rejected refresh is swallowed, a throwing manager contained', async () => {
     const rejections: unknown[] = [];
     const onUnhandled = (reason: unknown) => rejections.push(reason);
     process.on('unhandledRejection', onUnhandled);
