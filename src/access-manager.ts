@@ -200,7 +200,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         ? undefined
         : openCrossTab(crossTab, this.clock, (peerToken) => this.receivePeer(peerToken), () => this.shareableToken());
 
-    if (this.held) {
+    if (this.held?.expiredAtStart) {
+      // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
+      queueMicrotask(() => this.tick());
+    } else if (this.held) {
       this.reschedule();
     } else if (this.link) {
       this.starting = this.link.ask(PEER_WAIT_MS, () => this.held !== undefined).then((answered) => {
