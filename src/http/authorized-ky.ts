@@ -8,6 +8,13 @@ import { untilAborted } from './signal.js';
  *
  * A structural type on purpose: naming the class here would copy its declaration, private members included, into
  * this entry's bundled `.d.ts`, and TypeScript would then refuse the real `AccessManager` as "a different class".
+ *
+ * @example
+ * ```ts
+ * // A fixed token for a test or a server-rendered page: no refresh possible, a 401 goes to the caller.
+ * const fixed: TokenProvider = { token, getToken: async () => token, refresh: async () => token };
+ * const api = authorizedKy(fixed);
+ * ```
  */
 export interface TokenProvider {
   /** The token the manager holds now, or `undefined` before the first one. */
@@ -34,7 +41,9 @@ const RETRY_MARK = 'tokenWardenRetry';
  *   uses that one. The retry is sent through `instance` with the same options (its hooks and `timeout` apply,
  *   its `retry` does not). When the retry answers 401 again, or no fresh token can be had (for example the token
  *   endpoint answered 401 too: the session is over), the caller gets ky's `HTTPError` with status 401 as usual.
- * - Aborting the request's `signal` also stops it waiting for a token.
+ * - Aborting the request's `signal` also stops it waiting for a token. While the token endpoint is down the
+ *   manager keeps retrying and a call waits with it (ky's `timeout` covers only the HTTP exchange), so give calls
+ *   a `signal` such as `AbortSignal.timeout(15_000)` where a bounded wait matters.
  *
  * An error from `manager.getToken()` before the first attempt (such as `FETCH_UNAUTHORIZED` or `DISPOSED`) rejects
  * the call with that `AccessManagerError`. If you add 401 to the instance's `retry.statusCodes`, ky itself retries

@@ -4,10 +4,28 @@ import type { FetchContext, FetchResult } from '../types.js';
 import { defaultKy } from './default-ky.js';
 import { abortReason, anySignal } from './signal.js';
 
-/** Where the token endpoint is: a URL string (relative URLs resolve against the page), a `URL`, or a `Request`. */
+/**
+ * Where the token endpoint is: a URL string (relative URLs resolve against the page), a `URL`, or a `Request`.
+ *
+ * @example
+ * ```ts
+ * const input: TokenFetcherInput = new Request('/api/token', { method: 'POST', body: new FormData(form) });
+ * ```
+ */
 export type TokenFetcherInput = string | URL | Request;
 
-/** Turns the token endpoint's response into a token, optionally with the server's time. */
+/**
+ * Turns the token endpoint's response into a token, optionally with the server's time. Only called for a
+ * successful status; what it throws is reported by the manager as `FETCH_FAILED` (and retried).
+ *
+ * @example
+ * ```ts
+ * const parse: TokenResponseParser = async (response) => {
+ *   const body = (await response.json()) as { result: { token: string; now: string } };
+ *   return { token: body.result.token, serverTime: new Date(body.result.now) };
+ * };
+ * ```
+ */
 export type TokenResponseParser = (response: Response) => Promise<FetchResult>;
 
 /**
@@ -27,7 +45,16 @@ export interface TokenFetcherOptions extends Omit<Options, 'retry' | 'timeout' |
   ky?: KyInstance;
 }
 
-/** What the fetcher returned by {@link createTokenFetcher} resolves with. */
+/**
+ * What the fetcher returned by {@link createTokenFetcher} resolves with: always an object, so `serverTime` can
+ * ride along.
+ *
+ * @example
+ * ```ts
+ * // Outside a manager, e.g. to get a token for a one-off call:
+ * const { token } = await fetchToken({ signal: AbortSignal.timeout(5000), reason: 'manual', attempt: 1 });
+ * ```
+ */
 export interface TokenFetcherResult {
   token: string;
   /** From the response's `Date` header (ms since the epoch), or from `parse`; absent when neither has one. */
