@@ -42,11 +42,14 @@ export function findTwilioCode(err: unknown, accept: (code: number) => boolean):
   return found;
 }
 
-/** HTTP status of an error shaped like ky's `HTTPError`, a fetch `Response`, or `{ status }`. */
+/** HTTP status of an error shaped like ky's `HTTPError`, a fetch `Response`, `{ status }` or a Twilio SDK payload. */
 export function httpStatus(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
-  const record = err as { status?: unknown; statusCode?: unknown; response?: { status?: unknown } | null };
-  return numeric(record.response?.status) ?? numeric(record.status) ?? numeric(record.statusCode);
+  // `httpStatusCode` is what Twilio Conversations and Sync put on their `connectionError` payloads.
+  const record = err as { status?: unknown; statusCode?: unknown; httpStatusCode?: unknown; response?: { status?: unknown } | null };
+  return (
+    numeric(record.response?.status) ?? numeric(record.status) ?? numeric(record.statusCode) ?? numeric(record.httpStatusCode)
+  );
 }
 
 /** True when the error means "the token is expired or invalid": HTTP 401 or a refreshable Twilio code. */
