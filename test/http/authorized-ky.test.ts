@@ -170,6 +170,17 @@ describe('authorizedKy: a 401 from the API', () => {
     expect(server.to('/api/me')).toHaveLength(2);
   });
 
+  it('marks its retry, so an authorized instance wrapped again does not retry the retry', async () => {
+    issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts nothing
+    const manager = newManager({ token: mintToken() });
+    const twice = authorizedKy(manager, authorizedKy(manager, ky.create({ retry: 0 })));
+    const error = await twice.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+    expect(httpStatusOf(error)).toBe(401);
+    // First attempt, the inner layer's retry, the outer layer's retry (which the inner layer leaves alone).
+    expect(server.to('/api/me')).toHaveLength(3);
+    expect(server.to('/token')).toHaveLength(1);
+  });
+
   it('sends the same method, body, query string and headers again (POST with json)', async () => {
     const t2 = mintToken({ at: Date.now() + 1000 });
     issue = [t2];
