@@ -1,0 +1,277 @@
+// The demo page in real Chromium against the real demo server: one tab, time moved with Playwright's clock.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DemoServer } from '../../examples/server.mjs';
+import {
+  advanceUntil,
+  errorsOf,
+  isSettled,
+  launchBrowser,
+  nextServerSecond,
+  newDemoContext,
+  ofType,
+  openDemo,
+  runClock,
+  screenshot,
+  sleep,
+  snapshot,
+  startServer,
+  waitFor,
+  waitForSettled,
+} from './support.js';
+
+let browser: Browser;
+let server: DemoServer;
+let context: BrowserContext;
+const pages: Page[] = [];
+
+beforeAll(async () => {
+  [browser, server] = await Promise.all([launchBrowser(), startServer()]);
+});
+
+afterAll(async () => {
+  await Promise.all([browser?.close(), server?.close()]);
+});
+
+beforeEach(async () => {
+  server.reset();
+  context = await newDemoContext(browser);
+});
+
+afterEach(async () => {
+  const errors = pages.flatMap((page) => errorsOf(page));
+  pages.length = 0;
+  await context.close();
+  expect(errors, 'uncaught errors in the page').toEqual([]);
+});
+
+async function open(query = ''): Promise<Page> {
+  const page = await openDemo(context, server, query);
+  pages.push(page);
+  return page;
+}
+
+const fetches = () => server.stats().fetches;
+
+describe('demo page', () => {
+  it('loads with a token for the identity, fetched once and handed to all three clients', async () => {
+    const page = await open('?identity=alice');
+    const s = await snapshot(page);
+
+    expect(s.state).toBe('valid');
+    expect(s.identity).toBe('alice');
+    expect(fetches()).toBe(1);
+    expect(server.stats().recent[0]).toMatchObject({ identity: 'alice', reason: 'initial', outcome: 'ok' });
+    expect(s.clients.map((c) => [c.name, c.token, c.updates])).toEqual([
+      ['Chat', s.token, 1],
+      ['Sync', s.token, 1],
+      ['Voice', s.token, 1],
+    ]);
+    expect(ofType(s.log, 'tokenUpdated')).toMatchObject([{ source: 'fetch', fingerprint: s.token }]);
+    expect(ofType(s.log, 'error')).toEqual([]);
+
+    await expect.poll(() => page.textContent('#identity')).toBe('alice');
+    await expect.poll(() => page.textContent('#state')).toBe('valid');
+    await expect.poll(() => page.textContent('#fingerprint')).toBe(s.token);
+    await expect.poll(() => page.textContent('#fetch-count')).toBe('1');
+    // 200 s TTL: the countdown starts at 3:20 and is read within a few seconds.
+    expect(await page.textContent('#countdown')).toMatch(/^3:[12]\d$/);
+
+    // Only fingerprints reach the screen, never the token or its parts.
+    const leaks = await page.evaluate(() => {
+      const token = (window as unknown as { demo: { manager: { token: string } } }).demo.manager.token;
+      const text = document.documentElement.outerHTML;
+      return token.split('.').filter((part) => text.includes(part)).length;
+    });
+    expect(leaks).toBe(0);
+  });
+
+  it('refreshes at the about-to-expire moment: one more fetch, all clients get the new token', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    // 200 s TTL, 180 s warning: the refresh is due 20 s after issue. The page clock now runs ahead of the server's
+    // (whose own clock must at least leave the first token's second, or it would mint that same token again).
+    await nextServerSecond(server);
+    await page.clock.runFor(25_000);
+    const second = await waitForSettled(page, first.token);
+
+    expect(fetches()).toBe(2);
+    expect(server.stats().recent[1]).toMatchObject({ reason: 'aboutToExpire', outcome: 'ok' });
+    expect(second.clients.every((c) => c.updates === 2)).toBe(true);
+    expect(ofType(second.log, 'tokenAboutToExpire')).toMatchObject([{ fingerprint: first.token }]);
+    expect(ofType(second.log, 'tokenUpdated').map((e) => [e.source, e.fingerprint])).toEqual([
+      ['fetch', first.token],
+      ['fetch', second.token],
+    ]);
+    expect(ofType(second.log, 'error')).toEqual([]);
+
+    // The new token was minted by a server 25 s "behind" the page; with skew correction it has its full
+    // lifetime, so nothing else happens for a while.
+    await runClock(page, 10_000);
+    const later = await snapshot(page);
+    expect(later.state).toBe('valid');
+    expect(later.token).toBe(second.token);
+    expect(fetches()).toBe(2);
+  });
+
+  it('recovers from three 500s: FETCH_FAILED errors with backoff, then a new token', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    await page.click('button[data-fault="fail500"]');
+    await waitFor(() => server.stats().faults.fail500, (n) => n === 3, { what: 'the fault to be armed' });
+    await nextServerSecond(server);
+    await page.click('#btn-refresh');
+
+    const recovered = await advanceUntil(
+      page,
+      () => snapshot(page),
+      (s) => isSettled(s) && s.token !== first.token,
+      { what: 'recovery after three 500s' },
+    );
+
+    expect(fetches()).toBe(5);
+    expect(server.stats().recent.map((r) => r.outcome)).toEqual(['ok', 'fail500', 'fail500', 'fail500', 'ok']);
+    const errors = ofType(recovered.log, 'error');
+    expect(errors.map((e) => [e.code, e.attempt])).toEqual([
+      ['FETCH_FAILED', 1],
+      ['FETCH_FAILED', 2],
+      ['FETCH_FAILED', 3],
+    ]);
+    for (const error of errors) expect(error.retryInMs).toBeGreaterThanOrEqual(0);
+    expect(ofType(recovered.log, 'tokenUpdated').at(-1)).toMatchObject({ source: 'fetch', fingerprint: recovered.token });
+    expect(recovered.clients.every((c) => c.updates === 2)).toBe(true);
+    await expect.poll(() => page.textContent('#state')).toBe('valid');
+  });
+
+  it('shows the fatal state on a 401 (FETCH_UNAUTHORIZED, no retries) until the next refresh', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    await page.click('button[data-fault="unauthorized"]');
+    await waitFor(() => server.stats().faults.unauthorized, (n) => n === 1, { what: 'the fault to be armed' });
+    await page.click('#btn-refresh');
+
+    const failed = await waitFor(() => snapshot(page), (s) => s.state === 'failed', { what: "state 'failed'" });
+    expect(ofType(failed.log, 'error').map((e) => e.code)).toEqual(['FETCH_UNAUTHORIZED']);
+    expect(failed.log.some((e) => e.type === 'info' && e.message === 'refresh() rejected: FETCH_UNAUTHORIZED')).toBe(true);
+    await expect.poll(() => page.textContent('#state')).toBe('failed');
+    // The old token is still valid and still held by every client.
+    expect(failed.token).toBe(first.token);
+    expect(failed.clients.every((c) => c.token === first.token)).toBe(true);
+
+    // No retries: well past the first backoff delays, still one failed attempt. (The token's own
+    // about-to-expire moment is ~20 s after load, so stay before it.)
+    await runClock(page, 10_000);
+    expect(fetches()).toBe(2);
+    expect((await snapshot(page)).state).toBe('failed');
+
+    // An explicit refresh (the user signed in again) recovers.
+    await nextServerSecond(server);
+    await page.click('#btn-refresh');
+    await waitForSettled(page, first.token);
+    expect(fetches()).toBe(3);
+  });
+
+  it('recovers from a long sleep with exactly one fetch', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    // Laptop lid closed for 10 minutes: every timer is overdue and fires at most once on wake.
+    await nextServerSecond(server);
+    await page.clock.fastForward('10:00');
+    const woken = await waitForSettled(page, first.token);
+
+    expect(ofType(woken.log, 'tokenExpired')).toMatchObject([{ fingerprint: first.token }]);
+    expect(ofType(woken.log, 'tokenUpdated').at(-1)).toMatchObject({ source: 'fetch', fingerprint: woken.token });
+    expect(fetches()).toBe(2);
+
+    // The page is now 10 minutes ahead of the server that minted the token; skew correction keeps it valid.
+    await runClock(page, 10_000);
+    const later = await snapshot(page);
+    expect(later.state).toBe('valid');
+    expect(later.token).toBe(woken.token);
+    expect(fetches()).toBe(2);
+    expect(ofType(later.log, 'error')).toEqual([]);
+  });
+
+  it('retries a malformed response (TOKEN_MALFORMED) and adopts the next token', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    await page.click('button[data-fault="malformed"]');
+    await waitFor(() => server.stats().faults.malformed, (n) => n === 1, { what: 'the fault to be armed' });
+    await nextServerSecond(server);
+    await page.click('#btn-refresh');
+
+    const recovered = await advanceUntil(page, () => snapshot(page), (s) => isSettled(s) && s.token !== first.token, {
+      what: 'recovery after a malformed token',
+    });
+    expect(ofType(recovered.log, 'error').map((e) => e.code)).toEqual(['TOKEN_MALFORMED']);
+    expect(fetches()).toBe(3);
+  });
+
+  it('refuses a token for another identity (IDENTITY_MISMATCH) without retrying', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    await page.click('button[data-fault="wrongIdentity"]');
+    await waitFor(() => server.stats().faults.wrongIdentity, (n) => n === 1, { what: 'the fault to be armed' });
+    await page.click('#btn-refresh');
+
+    const refused = await waitFor(
+      () => snapshot(page),
+      (s) => s.log.some((e) => e.message === 'refresh() rejected: IDENTITY_MISMATCH'),
+      { what: 'refresh() to reject' },
+    );
+    expect(ofType(refused.log, 'error').map((e) => e.code)).toEqual(['IDENTITY_MISMATCH']);
+    expect(refused.token).toBe(first.token);
+    expect(refused.identity).toBe('alice');
+    expect(refused.clients.every((c) => c.token === first.token && c.updates === 1)).toBe(true);
+
+    await runClock(page, 6_000);
+    expect(fetches()).toBe(2);
+  });
+
+  it('times out a hanging request (FETCH_TIMEOUT) and retries', async () => {
+    const page = await open();
+    const first = await snapshot(page);
+
+    await page.click('button[data-fault="hang"]');
+    await waitFor(() => server.stats().faults.hang, (n) => n === 1, { what: 'the fault to be armed' });
+    await nextServerSecond(server);
+    await page.click('#btn-refresh');
+    await waitFor(() => snapshot(page), (s) => s.state === 'refreshing', { what: "state 'refreshing'" });
+
+    const recovered = await advanceUntil(page, () => snapshot(page), (s) => isSettled(s) && s.token !== first.token, {
+      what: 'recovery after a timeout',
+    });
+    expect(ofType(recovered.log, 'error')).toMatchObject([{ code: 'FETCH_TIMEOUT', attempt: 1 }]);
+    expect(fetches()).toBe(3);
+  });
+
+  it('looks right (screenshot in .artifacts/demo.png)', async () => {
+    // Start the page clock 25 s behind the server's, so that running it 25 s forward to the about-to-expire
+    // moment leaves both clocks level: the picture then shows no clock skew, only the token's life.
+    await context.close();
+    context = await newDemoContext(browser, -25_000);
+    const page = await open();
+    const first = await snapshot(page);
+    await nextServerSecond(server);
+    await page.clock.runFor(25_000);
+    const second = await waitForSettled(page, first.token);
+
+    // Three failures and a recovery, in real time (full-jitter backoff: at most 1 + 2 + 4 s).
+    await page.click('button[data-fault="fail500"]');
+    await waitFor(() => server.stats().faults.fail500, (n) => n === 3, { what: 'the fault to be armed' });
+    await nextServerSecond(server);
+    await page.click('#btn-refresh');
+    await waitForSettled(page, second.token, 20_000);
+    await expect.poll(() => page.textContent('#fetch-count')).toBe(String(fetches()));
+    await expect.poll(() => page.textContent('#skew')).toBe('none');
+    await sleep(1_000); // the clients' highlight fades (page time flows with real time here)
+
+    await screenshot(page, '.artifacts/demo.png');
+  });
+});
