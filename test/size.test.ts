@@ -1,0 +1,46 @@
+// @vitest-environment node
+// Size budget of the built files (the `test` script builds before vitest runs), gzip level 9 like bench/run.mjs.
+// Budgets are the measured sizes plus a little headroom: raise one only on purpose, in the commit that needs it.
+// The goal for the core is 4 KB (UMD file, eventemitter3 included); see bench/RESULTS.md for where bytes go.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+
+const CORE_GOAL = 4096;
+
+/** gzip -9 bytes allowed per file in dist/. */
+const BUDGETS: Record<string, number> = {
+  // Core with eventemitter3 inlined, minified: what a <script> tag downloads.
+  'token-warden.umd.min.js': 7430,
+  // Core ESM as published (not minified, eventemitter3 external): what a bundler starts from.
+  'index.mjs': 8600,
+  'http.mjs': 2200,
+  'twilio.mjs': 1850,
+};
+
+const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
+const gzipped = (file: string): number => gzipSync(readFileSync(dist(file)), { level: 9 }).length;
+
+describe('size budget (gzip -9)', () => {
+  it('has a built dist/ to measure', () => {
+    expect(existsSync(dist('index.mjs')), 'run `npm run build` first').toBe(true);
+  });
+
+  for (const [file, budget] of Object.entries(BUDGETS)) {
+    it(`dist/${file} stays within ${budget} B`, () => {
+      const size = gzipped(file);
+      expect(size, `dist/${file} is ${size} B gzipped, budget ${budget} B`).toBeLessThanOrEqual(budget);
+    });
+  }
+
+  it.skipIf(BUDGETS['token-warden.umd.min.js']! > CORE_GOAL)(`keeps the core under the ${CORE_GOAL} B goal`, () => {
+    expect(gzipped('token-warden.umd.min.js')).toBeLessThanOrEqual(CORE_GOAL);
+  });
+
+  it('never pulls ky into the core', () => {
+    for (const file of ['index.mjs', 'index.cjs', 'token-warden.umd.min.js']) {
+      expect(readFileSync(dist(file), 'utf8'), file).not.toMatch(/\bfrom\s*["']ky["']|require\(["']ky["']\)|ky\.create\(/);
+    }
+  });
+});
