@@ -561,9 +561,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     try {
       const link = this.link;
       if (link) {
-        await link.withLock(async () => {
+        await link.withLock(async (waited) => {
           if (this.peerAnswered(cycle)) return;
-          if (link.hasPeers && (await link.ask(PEER_WAIT_MS, () => this.peerAnswered(cycle)))) return;
+          // A token may be on its way: from the holder this tab queued behind (the channel and the lock are not
+          // ordered), or, in a tab's first 200 ms, from peers answering its introduction. Wait at most 200 ms.
+          const wait = waited ? PEER_WAIT_MS : link.openedAt + PEER_WAIT_MS - this.clock.now();
+          if (wait > 0 && (await link.ask(wait, () => this.peerAnswered(cycle)))) return;
           if (cycle !== this.cycle) return;
           await this.fetchOnce(cycle, attempt, controller);
         }, controller.signal);

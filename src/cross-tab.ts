@@ -5,19 +5,22 @@ type Message = { t: 'ask' } | { t: 'hi' } | { t: 'token'; token: string };
 
 /** The cross-tab link of one manager: a BroadcastChannel for tokens and a Web Lock around fetching. */
 export interface CrossTabLink {
-  /** True once any other tab answered or spoke on the channel. */
-  readonly hasPeers: boolean;
+  /** Local time the link opened and asked its peers for their token. */
+  readonly openedAt: number;
   /** Sends a token this tab fetched or was given to every other tab. */
   publish(token: string): void;
   /** Asks the other tabs for their token; resolves true as soon as `satisfied()` holds, false after `waitMs`. */
   ask(waitMs: number, satisfied: () => boolean): Promise<boolean>;
-  /** Runs `task` while holding the origin-wide refresh lock. */
-  withLock<T>(task: () => Promise<T>, signal: AbortSignal): Promise<T>;
+  /**
+   * Runs `task` while holding the origin-wide refresh lock. `waited` tells whether another tab held it first: that
+   * tab may have just fetched, and its token may still be on the way (the channel and the lock are not ordered).
+   */
+  withLock<T>(task: (waited: boolean) => Promise<T>, signal: AbortSignal): Promise<T>;
   close(): void;
 }
 
 interface LockManagerLike {
-  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -40,7 +43,6 @@ export function openCrossTab(
   const channel = new BroadcastChannel(key);
   // Pending `ask` calls: each entry re-checks on a message; its value gives up (on close).
   const waiters = new Map<() => void, () => void>();
-  let hasPeers = false;
   const send = (message: Message) => {
     try {
       channel.postMessage(message);
@@ -52,7 +54,6 @@ export function openCrossTab(
   channel.onmessage = (event: MessageEvent) => {
     const message = event.data as Partial<Message> | null;
     if (typeof message !== 'object' || message === null) return;
-    hasPeers = true;
     if (message.t === 'ask') {
       const token = current();
       send(token ? { t: 'token', token } : { t: 'hi' });
@@ -62,10 +63,18 @@ export function openCrossTab(
     for (const check of [...waiters.keys()]) check();
   };
 
+  // Introduce this tab: a peer holding a newer token answers with it, so a tab that starts with an older one (a
+  // token rendered into the page) adopts it now instead of fetching another when its own runs out.
+  const openedAt = clock.now();
+  send({ t: 'ask' });
+  // That ask also serves an `ask()` made right away (a tab without a token): no second ask in the same turn.
+  let introducing = true;
+  queueMicrotask(() => {
+    introducing = false;
+  });
+
   return {
-    get hasPeers() {
-      return hasPeers;
-    },
+    openedAt,
     publish: (token) => send({ t: 'token', token }),
     ask(waitMs, satisfied) {
       if (satisfied()) return Promise.resolve(true);
@@ -80,10 +89,15 @@ export function openCrossTab(
         };
         waiters.set(check, () => finish(false));
         const timer = clock.setTimeout(() => finish(satisfied()), waitMs);
-        send({ t: 'ask' });
+        if (!introducing) send({ t: 'ask' });
       });
     },
-    withLock: (task, signal) => locks.request(key, { signal }, task),
+    async withLock(task, signal) {
+      signal.throwIfAborted();
+      // `ifAvailable` does not wait, so it takes no signal (the two may not be combined).
+      const free = await locks.request(key, { ifAvailable: true }, async (lock) => (lock ? { value: await task(false) } : undefined));
+      return free ? free.value : locks.request(key, { signal }, () => task(true));
+    },
     close() {
       for (const giveUp of [...waiters.values()]) giveUp();
       channel.onmessage = null;

@@ -1,0 +1,86 @@
+// Several AccessManagers in one process acting as tabs of one origin: a shared token endpoint that counts
+// fetches, and a factory that records each tab's events and disposes every tab after the test.
+import { afterEach } from 'vitest';
+import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
+import { ManualClock } from '../helpers/clock.js';
+import { type Recorded, record } from '../helpers/record.js';
+import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.js';
+import { mintToken } from '../helpers/tokens.js';
+
+export const MIN = 60_000;
+export const PEER_WAIT_MS = 200;
+
+export interface TokenServerOptions {
+  identity?: string;
+  /** Seconds. Default 3600. */
+  ttl?: number;
+  /** How long each fetch takes on the clock. Default 10 ms. */
+  delayMs?: number;
+}
+
+export interface Fetch {
+  /** Which tab fetched. */
+  tab: string;
+  reason: string;
+  at: number;
+  signal: AbortSignal;
+  /** The token it returned, once it did. */
+  token?: string;
+}
+
+/** The app's token endpoint: mints a real Twilio token per call, `delayMs` later on the clock, honouring the signal. */
+export function tokenServer(clock: ManualClock, options: TokenServerOptions = {}) {
+  const { identity = 'alice', ttl = 3600, delayMs = 10 } = options;
+  const fetches: Fetch[] = [];
+  const fetcherFor = (tab: string): AccessManagerOptions['fetchToken'] =>
+    ({ signal, reason }) => {
+      const fetch: Fetch = { tab, reason, at: clock.now(), signal };
+      fetches.push(fetch);
+      return new Promise<string>((resolve, reject) => {
+        const timer = clock.setTimeout(() => {
+          fetch.token = mintToken({ identity, ttl, at: clock.now() });
+          resolve(fetch.token);
+        }, delayMs);
+        signal.addEventListener('abort', () => {
+          clock.clearTimeout(timer);
+          reject(signal.reason);
+        });
+      });
+    };
+  return { fetches, fetcherFor };
+}
+
+export interface Tab {
+  name: string;
+  manager: AccessManager;
+  events: Recorded[];
+}
+
+const opened: AccessManager[] = [];
+let env: TabEnv | undefined;
+
+afterEach(() => {
+  for (const manager of opened.splice(0)) manager.dispose();
+  env?.uninstall();
+  env = undefined;
+});
+
+/** Installs the BroadcastChannel / Web Locks stand-ins for this test (removed after it). */
+export function useTabEnv(options: TabEnvOptions = {}): TabEnv {
+  env?.uninstall();
+  env = installTabEnv(options);
+  return env;
+}
+
+/** A manager with `crossTab: true` on `clock`, recorded and disposed after the test. */
+export function openTab(name: string, clock: ManualClock, options: Partial<AccessManagerOptions> = {}): Tab {
+  const manager = new AccessManager({ clock, crossTab: true, ...options } as AccessManagerOptions);
+  opened.push(manager);
+  return { name, manager, events: record(manager, clock.now) };
+}
+
+/** The `tokenUpdated` events of a tab as `source` strings. */
+export const updates = (tab: Tab): Recorded[] => tab.events.filter((event) => event.type === 'tokenUpdated');
+
+/** Errors a tab reported. */
+export const errors = (tab: Tab): Recorded[] => tab.events.filter((event) => event.type === 'error');
