@@ -292,7 +292,13 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   async refresh(): Promise<string> {
     this.assertAlive();
-    return this.startCycle('manual');
+    const promise = this.startCycle('manual');
+    // "Fetch now": a refresh waiting out a retry backoff tries again at once instead of joining the wait.
+    if (this.cycle?.retryAt !== undefined) {
+      this.cycle.retryAt = this.clock.now();
+      this.tick();
+    }
+    return promise;
   }
 
   /**
@@ -429,7 +435,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         if (held === this.held && !(this.autoRefreshAt! > now)) this.autoStart('aboutToExpire');
       } else if (this.autoRefreshAt !== undefined && now >= this.autoRefreshAt && held.aboutFired) {
         this.autoRefreshAt = undefined;
-        this.autoStart('aboutToExpire');
+        this.autoStart(held.expiredFired ? 'expired' : 'aboutToExpire');
       }
     }
     if (cycle && cycle === this.cycle && cycle.retryAt !== undefined && now >= cycle.retryAt) void this.attempt(cycle);
@@ -444,7 +450,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const deadlines = [
       held && !held.aboutFired ? local(held.exp - this.aboutMs) : undefined,
       held && !held.expiredFired ? local(held.exp) : undefined,
-      held?.aboutFired && !held.expiredFired ? this.autoRefreshAt : undefined,
+      // Also after expiry: a refresh at expiry that brought nothing newer (the same token, an older one) must
+      // be tried again, or the manager would sit on an expired token with no timer left.
+      held?.aboutFired ? this.autoRefreshAt : undefined,
       this.cycle?.retryAt,
       this.cycle?.timeoutAt,
     ].filter((t): t is number => t !== undefined);
@@ -579,7 +587,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       if (cycle.controller === controller) cycle.controller = undefined;
       if (cycle === this.cycle) this.attemptFailed(cycle, attempt, controller.signal.reason ?? error);
     } finally {
-      cycle.timeoutAt = undefined;
+      // An `error` listener may already have started the next attempt (refresh() right away): keep its deadline.
+      if (!cycle.controller) cycle.timeoutAt = undefined;
       this.reschedule();
     }
   }
@@ -610,10 +619,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const skew = this.learnSkew(decoded, serverTime);
     if (token !== this.held?.token) {
       const problem = this.validate(decoded, skew);
-      // A token older than the current one (a manual update won the race) is dropped without a word.
-      if (problem?.code === 'TOKEN_STALE') return;
-      if (problem) throw problem;
-      void this.adopt(token, decoded, 'fetch', skew);
+      if (problem && problem.code !== 'TOKEN_STALE') throw problem;
+      // A token older than the current one (a manual update won the race) is dropped without a word; the storm
+      // guard below still applies, so a current token left inside the window is retried on the backoff schedule.
+      if (!problem) void this.adopt(token, decoded, 'fetch', skew);
     } else {
       this.skew = skew;
     }

@@ -1,0 +1,152 @@
+// Shared pieces of the refresh-engine tests: a fetcher the test answers by hand, a manager wired to a manual
+// clock with every event recorded, and a clock whose timers stall while the machine sleeps.
+import { vi } from 'vitest';
+import {
+  AccessManager,
+  type AccessManagerError,
+  type AccessManagerOptions,
+  type Clock,
+  type FetchContext,
+  type FetchResult,
+} from '../../src/index.js';
+import { ManualClock, flush } from '../helpers/clock.js';
+import { type Recorded, record } from '../helpers/record.js';
+import { mintToken } from '../helpers/tokens.js';
+
+export const SEC = 1000;
+export const MIN = 60 * SEC;
+export const HOUR = 60 * MIN;
+
+/** One call of a {@link manualFetcher}, answered by the test. */
+export interface PendingFetch {
+  ctx: FetchContext;
+  resolve(value: FetchResult): void;
+  reject(error: unknown): void;
+}
+
+/** A `fetchToken` whose calls wait until the test resolves or rejects them. */
+export function manualFetcher() {
+  const calls: PendingFetch[] = [];
+  const fetchToken = vi.fn(
+    (ctx: FetchContext) =>
+      new Promise<FetchResult>((resolve, reject) => {
+        calls.push({ ctx, resolve, reject });
+      }),
+  );
+  const last = (): PendingFetch => {
+    const call = calls.at(-1);
+    if (!call) throw new Error('fetchToken was not called');
+    return call;
+  };
+  return { fetchToken, calls, last };
+}
+
+/** Everything the manager emitted, plus each error object itself (to check `attempt` and `retryInMs`). */
+export interface Watched {
+  events: Recorded[];
+  errors: AccessManagerError[];
+}
+
+export function watch(manager: AccessManager, clock: { now(): number }): Watched {
+  const events = record(manager, clock.now);
+  const errors: AccessManagerError[] = [];
+  manager.on('error', (error) => errors.push(error));
+  return { events, errors };
+}
+
+const managers: AccessManager[] = [];
+
+/** Builds a manager on a {@link ManualClock}; {@link disposeAll} (in `afterEach`) disposes it. */
+export function create(options: Omit<AccessManagerOptions, 'clock'> & { clock?: Clock } = {}) {
+  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock();
+  const manager = new AccessManager({ ...options, clock });
+  managers.push(manager);
+  return { manager, clock, ...watch(manager, clock) };
+}
+
+export function disposeAll(): void {
+  for (const manager of managers.splice(0)) manager.dispose();
+}
+
+/** The rejection of `promise` (fails the test when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<AccessManagerError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as AccessManagerError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Settles a promise's outcome into a value a test can look at without awaiting it. */
+export function track<T>(promise: Promise<T>): { settled: boolean; value?: T; error?: AccessManagerError } {
+  const state: { settled: boolean; value?: T; error?: AccessManagerError } = { settled: false };
+  promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error: AccessManagerError) => Object.assign(state, { settled: true, error }),
+  );
+  return state;
+}
+
+/** A token for `alice` issued at local time `at` (default: the clock's now). */
+export function tokenAt(at: number, ttlSeconds = 3600, identity = 'alice'): string {
+  return mintToken({ at, ttl: ttlSeconds, identity });
+}
+
+export { flush, ManualClock };
+
+/**
+ * A clock whose timers run on a monotonic time that stops while the machine sleeps, as browsers' do: after
+ * `sleep(ms)` the wall clock has moved on but every armed timer still needs its full remaining delay of awake time.
+ * This is what makes "re-arm at most every 60 s" matter.
+ */
+export class SleepyClock implements Clock {
+  private wall: number;
+  private mono = 0;
+  private timers: { id: number; at: number; callback: () => void }[] = [];
+  private nextId = 1;
+  readonly armed: number[] = [];
+
+  constructor(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+    this.wall = start;
+  }
+
+  now = (): number => this.wall;
+
+  setTimeout = (callback: () => void, ms: number): unknown => {
+    this.armed.push(ms);
+    const timer = { id: this.nextId++, at: this.mono + Math.max(0, ms), callback };
+    this.timers.push(timer);
+    return timer.id;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  };
+
+  get pending(): number {
+    return this.timers.length;
+  }
+
+  /** Wall time passes, monotonic time (and so every timer) stands still. */
+  sleep(ms: number): void {
+    this.wall += ms;
+  }
+
+  /** Awake time passes: both clocks move and due timers fire in order. */
+  async advance(ms: number): Promise<void> {
+    const end = this.mono + ms;
+    for (;;) {
+      await flush();
+      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!next) break;
+      this.wall += next.at - this.mono;
+      this.mono = next.at;
+      this.timers = this.timers.filter((t) => t !== next);
+      next.callback();
+    }
+    this.wall += end - this.mono;
+    this.mono = end;
+    await flush();
+  }
+}
