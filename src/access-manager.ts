@@ -53,6 +53,8 @@ interface Cycle {
   timeoutAt?: number | undefined;
   /** Local time of the next attempt while waiting out a backoff. */
   retryAt?: number | undefined;
+  /** The attempt waits for the cross-tab lock. */
+  queued?: boolean;
 }
 
 /** Thrown inside an attempt to say how the failure is to be reported. */
@@ -198,7 +200,13 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.link =
       crossTab === undefined
         ? undefined
-        : openCrossTab(crossTab, this.clock, (peerToken) => this.receivePeer(peerToken), () => this.shareableToken());
+        : openCrossTab(
+            crossTab,
+            this.clock,
+            (peerToken, peerSkew) => this.receivePeer(peerToken, peerSkew),
+            () => this.shareableToken(),
+            () => this.skew,
+          );
 
     if (this.held?.expiredAtStart) {
       // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
@@ -493,15 +501,19 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
     this.fanOut.checkGrants(decoded.grants);
     const delivered = this.fanOut.push(token);
-    // A refresh waiting out a backoff is answered by a good token from elsewhere.
+    // A refresh waiting out a backoff, or queued for the cross-tab lock, is answered by a good token from elsewhere.
     const cycle = this.cycle;
+    if (cycle?.queued && this.peerAnswered(cycle)) {
+      cycle.controller?.abort(); // leaves the lock's queue
+      this.endCycle(cycle);
+    }
     if (cycle && !cycle.controller && this.held.token === token && !this.needsRefresh()) this.endCycle(cycle);
     this.reschedule();
     return delivered;
   }
 
   /** A token a peer tab sent: adopted when it would pass `updateToken`, else ignored silently. */
-  private receivePeer(token: string): void {
+  private receivePeer(token: string, peerSkew: number | undefined): void {
     if (this.disposed || token === this.held?.token) return;
     let decoded: DecodedToken;
     try {
@@ -509,7 +521,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     } catch {
       return;
     }
-    const skew = this.learnSkew(decoded);
+    // Never another identity's, even with `allowIdentityChange`: that option is for tokens this tab's own app
+    // supplies. Someone signing in as another user in one tab must not switch the clients of the others.
+    if (this.held && decoded.identity !== this.held.decoded.identity) return;
+    // The peer's skew is a server-time measurement made on this same machine clock: take it like a `serverTime`.
+    const skew = this.learnSkew(decoded, peerSkew === undefined ? undefined : this.clock.now() + peerSkew);
     // Equal `exp`: keep the current token, so two tabs that fetched at once do not swap tokens back and forth.
     if (this.validate(decoded, skew) || decoded.expiresAt.getTime() === this.held?.exp) return;
     void this.adopt(token, decoded, 'peer', skew);
@@ -569,15 +585,21 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     try {
       const link = this.link;
       if (link) {
-        await link.withLock(async (waited) => {
-          if (this.peerAnswered(cycle)) return;
-          // A token may be on its way: from the holder this tab queued behind (the channel and the lock are not
-          // ordered), or, in a tab's first 200 ms, from peers answering its introduction. Wait at most 200 ms.
-          const wait = waited ? PEER_WAIT_MS : link.openedAt + PEER_WAIT_MS - this.clock.now();
-          if (wait > 0 && (await link.ask(wait, () => this.peerAnswered(cycle)))) return;
-          if (cycle !== this.cycle) return;
-          await this.fetchOnce(cycle, attempt, controller);
-        }, controller.signal);
+        cycle.queued = true;
+        await link.withLock(
+          async () => {
+            cycle.queued = false;
+            if (this.peerAnswered(cycle)) return false;
+            // Within 200 ms of this tab's last ask (it just opened), its peers' answers may still be on the way.
+            const wait = link.lastAskAt + PEER_WAIT_MS - this.clock.now();
+            if (wait > 0 && (await link.ask(wait, () => this.peerAnswered(cycle)))) return false;
+            if (cycle !== this.cycle) return false;
+            await this.fetchOnce(cycle, attempt, controller);
+            return true;
+          },
+          controller.signal,
+          PEER_WAIT_MS,
+        );
       } else {
         await this.fetchOnce(cycle, attempt, controller);
       }

@@ -1,48 +1,66 @@
 import type { Clock } from './types.js';
 
-/** Messages between tabs. Only tokens travel, never errors or state: each tab validates what it receives. */
-type Message = { t: 'ask' } | { t: 'hi' } | { t: 'token'; token: string };
+/**
+ * Messages between tabs. Only tokens travel, never errors or state: each tab validates what it receives. A token
+ * comes with the sender's clock skew when it measured one: tabs share the machine's clock, so it holds for all.
+ */
+type Message = { t: 'ask' } | { t: 'hi' } | { t: 'token'; token: string; skew?: number };
 
 /** The cross-tab link of one manager: a BroadcastChannel for tokens and a Web Lock around fetching. */
 export interface CrossTabLink {
-  /** Local time the link opened and asked its peers for their token. */
-  readonly openedAt: number;
+  /** Local time this tab last asked its peers for their token (first when the link opened). */
+  readonly lastAskAt: number;
   /** Sends a token this tab fetched or was given to every other tab. */
   publish(token: string): void;
-  /** Asks the other tabs for their token; resolves true as soon as `satisfied()` holds, false after `waitMs`. */
+  /**
+   * Waits for the other tabs' token; resolves true as soon as `satisfied()` holds, false after `waitMs`. Asks them
+   * unless this tab asked less than `waitMs` ago (their answers to that are still on the way).
+   */
   ask(waitMs: number, satisfied: () => boolean): Promise<boolean>;
   /**
-   * Runs `task` while holding the origin-wide refresh lock. `waited` tells whether another tab held it first: that
-   * tab may have just fetched, and its token may still be on the way (the channel and the lock are not ordered).
+   * Runs `task` while holding the origin-wide refresh lock; `signal` withdraws a request still waiting for it.
+   * When `task` resolves `true` (it sent a token), the lock is kept `lingerMs` longer, past the promise: the token
+   * is on its way to the tabs queued behind, and the channel and the lock are not ordered, so the next tab must not
+   * get the lock before the token.
    */
-  withLock<T>(task: (waited: boolean) => Promise<T>, signal: AbortSignal): Promise<T>;
+  withLock(task: () => Promise<boolean>, signal: AbortSignal, lingerMs: number): Promise<void>;
   close(): void;
 }
 
 interface LockManagerLike {
-  request<T>(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
 
 /**
  * Opens the link, or returns `undefined` where `BroadcastChannel` or `navigator.locks` is missing (older
- * browsers, some webviews, Node): the manager then silently works per tab.
+ * browsers, some webviews, Node, pages that are not a secure context): the manager then silently works per tab.
  *
- * @param receive - called with every token a peer sends; the manager validates and maybe adopts it.
+ * @param receive - called with every token a peer sends (and its skew, if it sent one); the manager validates
+ *   and maybe adopts it.
  * @param current - this tab's token, to answer a peer that asks.
+ * @param skew - this tab's clock skew (server time minus local time), sent along with its tokens unless 0.
  */
 export function openCrossTab(
   name: string,
   clock: Clock,
-  receive: (token: string) => void,
+  receive: (token: string, skew: number | undefined) => void,
   current: () => string | undefined,
+  skew: () => number,
 ): CrossTabLink | undefined {
   const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
   if (typeof BroadcastChannel !== 'function' || typeof locks?.request !== 'function') return undefined;
 
   const key = `token-warden:${name}`;
   const channel = new BroadcastChannel(key);
+  let closed = false;
   // Pending `ask` calls: each entry re-checks on a message; its value gives up (on close).
   const waiters = new Map<() => void, () => void>();
+  // Releases the lock kept after a fetch (on close); one at most, as the next attempt waits for that very lock.
+  let letGo: (() => void) | undefined;
+  const tokenMessage = (token: string): Message => {
+    const ms = skew();
+    return ms !== 0 && Number.isFinite(ms) ? { t: 'token', token, skew: ms } : { t: 'token', token };
+  };
   const send = (message: Message) => {
     try {
       channel.postMessage(message);
@@ -56,26 +74,23 @@ export function openCrossTab(
     if (typeof message !== 'object' || message === null) return;
     if (message.t === 'ask') {
       const token = current();
-      send(token ? { t: 'token', token } : { t: 'hi' });
+      send(token ? tokenMessage(token) : { t: 'hi' });
     } else if (message.t === 'token' && typeof message.token === 'string') {
-      receive(message.token);
+      receive(message.token, typeof message.skew === 'number' && Number.isFinite(message.skew) ? message.skew : undefined);
     }
     for (const check of [...waiters.keys()]) check();
   };
 
-  // Introduce this tab: a peer holding a newer token answers with it, so a tab that starts with an older one (a
-  // token rendered into the page) adopts it now instead of fetching another when its own runs out.
-  const openedAt = clock.now();
+  // Introduce this tab: a peer with a newer token answers with it, so a tab that starts with an older one (rendered
+  // into the page, or expired) adopts it instead of fetching another.
+  let lastAskAt = clock.now();
   send({ t: 'ask' });
-  // That ask also serves an `ask()` made right away (a tab without a token): no second ask in the same turn.
-  let introducing = true;
-  queueMicrotask(() => {
-    introducing = false;
-  });
 
   return {
-    openedAt,
-    publish: (token) => send({ t: 'token', token }),
+    get lastAskAt() {
+      return lastAskAt;
+    },
+    publish: (token) => send(tokenMessage(token)),
     ask(waitMs, satisfied) {
       if (satisfied()) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => {
@@ -89,17 +104,40 @@ export function openCrossTab(
         };
         waiters.set(check, () => finish(false));
         const timer = clock.setTimeout(() => finish(satisfied()), waitMs);
-        if (!introducing) send({ t: 'ask' });
+        if (clock.now() - lastAskAt >= waitMs) {
+          lastAskAt = clock.now();
+          send({ t: 'ask' });
+        }
       });
     },
-    async withLock(task, signal) {
-      signal.throwIfAborted();
-      // `ifAvailable` does not wait, so it takes no signal (the two may not be combined).
-      const free = await locks.request(key, { ifAvailable: true }, async (lock) => (lock ? { value: await task(false) } : undefined));
-      return free ? free.value : locks.request(key, { signal }, () => task(true));
+    withLock(task, signal, lingerMs) {
+      return new Promise<void>((resolve, reject) => {
+        locks
+          .request(key, { signal }, async () => {
+            let sent: boolean;
+            try {
+              sent = await task();
+            } catch (error) {
+              reject(error);
+              return;
+            }
+            resolve();
+            if (!sent || closed) return;
+            await new Promise<void>((release) => {
+              const timer = clock.setTimeout(release, lingerMs);
+              letGo = () => {
+                clock.clearTimeout(timer);
+                release();
+              };
+            });
+          })
+          .catch(reject);
+      });
     },
     close() {
+      closed = true;
       for (const giveUp of [...waiters.values()]) giveUp();
+      letGo?.();
       channel.onmessage = null;
       channel.close();
     },

@@ -154,19 +154,39 @@ describe('a new tab', () => {
 });
 
 describe('a refresh with the lock free', () => {
-  it('fetches at once, without waiting for peers', async () => {
+  it('in a tab that never heard of a peer fetches at once', async () => {
     const clock = new ManualClock();
     useTabEnv({ clock, latencyMs: 2 });
     const server = tokenServer(clock);
+    const lone = openTab('lone', clock, { token: mintToken({ at: clock.now() }), fetchToken: server.fetcherFor('lone') });
+    await clock.advance(10 * MIN);
+    const at = clock.now();
+    const refreshed = lone.manager.refresh();
+    await clock.advance(0);
+    expect(server.fetches).toMatchObject([{ tab: 'lone', reason: 'manual', at }]);
+    await clock.advance(20);
+    await expect(refreshed).resolves.toBe(server.fetches[0]!.token);
+  });
+
+  it('with peers fetches at once too, then keeps the lock 200 ms so its token reaches the others first', async () => {
+    const clock = new ManualClock();
+    const env = useTabEnv({ clock, latencyMs: 2 });
+    const server = tokenServer(clock);
     const tabs = ['a', 'b', 'c'].map((name) => openTab(name, clock, { fetchToken: server.fetcherFor(name) }));
     await clock.advance(1000);
-    const at = clock.now() + 10 * MIN;
     await clock.advance(10 * MIN);
+    const at = clock.now();
+    const posts = env.posts.length;
     const refreshed = tabs[2]!.manager.refresh();
     await clock.advance(0);
     expect(server.fetches.at(-1)).toMatchObject({ tab: 'c', reason: 'manual', at });
-    await clock.advance(20);
+    await clock.advance(10); // the fetch takes 10 ms
     const token = await refreshed;
+    expect(env.posts.slice(posts).map((post) => [post.from, post.data])).toEqual([[3, { t: 'token', token }]]);
+    await clock.advance(PEER_WAIT_MS - 1);
+    expect(env.lockState().held).toEqual(['token-warden:default']);
+    await clock.advance(1);
+    expect(env.lockState()).toEqual({ held: [], waiting: {} });
     for (const tab of tabs) expect(tab.manager.token, tab.name).toBe(token);
   });
 });

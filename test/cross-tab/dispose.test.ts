@@ -29,15 +29,16 @@ describe('a tab disposed mid-fetch', () => {
     const holder = tabs.find((tab) => tab.name === first.tab)!;
     expect(env.lockState()).toEqual({ held: ['token-warden:default'], waiting: { 'token-warden:default': count - 1 } });
 
+    const disposedAt = clock.now();
     holder.manager.dispose();
     expect(first.signal.aborted).toBe(true);
-    await clock.advance(10);
-    expect(env.lockState().waiting).toEqual({ 'token-warden:default': count - 2 });
-
-    // The next tab in line asks (nobody has a newer token), then fetches.
-    await clock.advance(PEER_WAIT_MS + 5000 + 100);
+    // The next tab in line gets the lock and, with no newer token around, fetches at once.
+    await clock.advance(0);
+    expect(env.lockState()).toEqual({ held: ['token-warden:default'], waiting: { 'token-warden:default': count - 2 } });
     expect(server.fetches).toHaveLength(3);
     const second = server.fetches[2]!;
+    expect(second.at).toBe(disposedAt);
+    await clock.advance(5000 + PEER_WAIT_MS + 100);
     expect(second.tab).not.toBe(holder.name);
     expect(second.signal.aborted).toBe(false);
     const remaining = tabs.filter((tab) => tab !== holder);
@@ -93,6 +94,7 @@ describe('a tab disposed mid-fetch', () => {
     const refreshed = b.manager.refresh();
     await clock.advance(1000);
     await refreshed;
+    // The stranger's ask, b's answer, b's new token: nothing from a.
     expect(env.posts.slice(posts).map((post) => post.from)).toEqual([3, 2, 2]);
     expect(b.manager.token).not.toBe(token);
     expect(a.manager.token).toBe(token);

@@ -121,12 +121,12 @@ it('a tab whose refresh is due while a peer is already fetching waits for the lo
   const initial = mintToken({ at: clock.now() });
   const a = openTab('a', clock, { token: initial, fetchToken: server.fetcherFor('a') });
   const b = openTab('b', clock, { token: initial, fetchToken: server.fetcherFor('b'), clockSkew: 1000 });
-  // b's clock is one second ahead of the server, so its refresh starts a second before a's. The lock is free:
-  // b fetches at once.
-  await clock.advance(57 * MIN - 1000);
+  // b's clock is one second ahead of the server, so its refresh starts a second before a's (and, as it has a
+  // peer, it first asks for a newer token, for up to 200 ms).
+  await clock.advance(57 * MIN - 1000 + PEER_WAIT_MS);
   expect(server.fetches.map((f) => f.tab)).toEqual(['b']);
   expect(b.manager.state).toBe('refreshing');
-  await clock.advance(1000);
+  await clock.advance(1000 - PEER_WAIT_MS);
   expect(env.lockState()).toEqual({ held: ['token-warden:default'], waiting: { 'token-warden:default': 1 } });
   expect(a.manager.state).toBe('refreshing');
   await clock.advance(5000);
@@ -135,4 +135,82 @@ it('a tab whose refresh is due while a peer is already fetching waits for the lo
   expect(updates(a).map((e) => e.source)).toEqual(['peer']);
   expect(a.manager.state).toBe('valid');
   expect(env.lockState()).toEqual({ held: [], waiting: {} });
+});
+
+it('a tab queued for the lock leaves the queue as soon as the holder’s token arrives', async () => {
+  const clock = new ManualClock();
+  const env = useTabEnv({ clock, latencyMs: 5 });
+  const server = tokenServer(clock, { delayMs: 1000 });
+  const initial = mintToken({ at: clock.now() });
+  const [a, b, c] = ['a', 'b', 'c'].map((name) => openTab(name, clock, { token: initial, fetchToken: server.fetcherFor(name) })) as [Tab, Tab, Tab];
+  await clock.advance(10 * MIN);
+  const started = clock.now();
+  const refreshes = [a, b, c].map((tab) => tab.manager.refresh());
+  await clock.advance(0);
+  expect(server.fetches.map((f) => f.tab)).toEqual(['a']);
+  expect(env.lockState().waiting).toEqual({ 'token-warden:default': 2 });
+  expect(b.manager.state).toBe('refreshing');
+  await clock.advance(1000 + 5); // a's fetch, then its message
+  const tokens = await Promise.all(refreshes);
+  expect(new Set(tokens)).toEqual(new Set([server.fetches[0]!.token]));
+  expect(clock.now() - started).toBe(1005);
+  // b and c gave up their places: only a's 200 ms hold is left.
+  expect(env.lockState()).toEqual({ held: ['token-warden:default'], waiting: {} });
+  for (const tab of [b, c]) {
+    expect(tab.manager.state, tab.name).toBe('valid');
+    expect(updates(tab).map((e) => e.source), tab.name).toEqual(['peer']);
+  }
+  await clock.advance(PEER_WAIT_MS);
+  expect(env.lockState()).toEqual({ held: [], waiting: {} });
+  expect(server.fetches).toHaveLength(1);
+});
+
+it('a tab whose refresh comes just after a peer’s instant fetch, with the lock free and the token in flight, waits for it', async () => {
+  // A fetcher that answers at once (a cached token endpoint) and a channel slower than that: the first tab is done
+  // before the next tab's timer fires (timers due at the same moment fire one after another) while its token is
+  // still on the way. It keeps the lock 200 ms after sending, so the others queue and get the token instead.
+  const clock = new ManualClock();
+  useTabEnv({ clock, latencyMs: 1 });
+  const fetches: string[] = [];
+  const instant = (tab: string) => async () => {
+    fetches.push(tab);
+    return mintToken({ at: clock.now() });
+  };
+  const initial = mintToken({ at: clock.now() });
+  const tabs = ['a', 'b', 'c'].map((name) => openTab(name, clock, { token: initial, fetchToken: instant(name) }));
+  await clock.advance(57 * MIN + 1000);
+  expect(fetches).toHaveLength(1);
+  expectOneTokenEverywhere(tabs);
+  await clock.advance(60 * MIN);
+  expect(fetches).toHaveLength(2);
+  expectOneTokenEverywhere(tabs);
+});
+
+it('a failing endpoint: every tab in line tries and backs off on its own; the first success ends them all', async () => {
+  const clock = new ManualClock();
+  useTabEnv({ clock, latencyMs: 2 });
+  let down = false;
+  const attempts: string[] = [];
+  const fetcherFor = (tab: string) => async () => {
+    attempts.push(tab);
+    if (down) throw Object.assign(new Error('Service Unavailable'), { status: 503 });
+    return mintToken({ at: clock.now() });
+  };
+  const retry = { minDelayMs: 1000, maxDelayMs: 5000 };
+  const tabs = ['a', 'b', 'c'].map((name) => openTab(name, clock, { fetchToken: fetcherFor(name), retry }));
+  await clock.advance(1000);
+  expect(attempts).toHaveLength(1);
+  down = true;
+  await clock.advance(57 * MIN + 1000);
+  // The first round: each tab got the lock in turn, heard of no newer token, and tried itself.
+  expect(new Set(attempts.slice(1, 4))).toEqual(new Set(['a', 'b', 'c']));
+  for (const tab of tabs) expect(errors(tab).map((e) => e.code), tab.name).toContain('FETCH_FAILED');
+  down = false;
+  const before = attempts.length;
+  await clock.advance(10_000);
+  expect(attempts.length).toBe(before + 1);
+  expectOneTokenEverywhere(tabs);
+  for (const tab of tabs) expect(tab.manager.state, tab.name).toBe('valid');
+  await clock.advance(60_000);
+  expect(attempts.length).toBe(before + 1);
 });

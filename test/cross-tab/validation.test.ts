@@ -81,6 +81,20 @@ describe('a tab holding a token ignores', () => {
     expect(tab.manager.identity).toBe('alice');
   });
 
+  it('another identity’s token even with allowIdentityChange (that option is for the app’s own tokens)', async () => {
+    const open = openTab('open', clock, { token: held, allowIdentityChange: true });
+    await send({ t: 'token', token: mintToken({ identity: 'bob', at: now(), ttl: 7200 }) });
+    expect(open.manager.token).toBe(held);
+    expect(updates(open)).toEqual([]);
+    // Its own app may still switch it, and then it tells the others (which keep alice's token).
+    const bob = mintToken({ identity: 'bob', at: now() });
+    await open.manager.updateToken(bob);
+    await clock.advance(0);
+    expect(open.manager.identity).toBe('bob');
+    expect(env.tokenPosts(bob)).toHaveLength(1);
+    expectUnchanged();
+  });
+
   it('an older token (earlier exp)', async () => {
     await send({ t: 'token', token: mintToken({ at: now() - 20 * MIN, ttl: 3600 }) });
     await send({ t: 'token', token: mintToken({ at: now(), ttl: 1800 }) });

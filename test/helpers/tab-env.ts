@@ -40,8 +40,6 @@ export interface TabEnv {
   resume(): void;
   /** Name of every lock currently held, and how many requests wait for each. */
   lockState(): { held: string[]; waiting: Record<string, number> };
-  /** How many `ifAvailable` requests found the lock taken. */
-  readonly lockMisses: number;
   /** Posts of `{ t: 'token' }` messages carrying `token`. */
   tokenPosts(token?: string): Post[];
   uninstall(): void;
@@ -134,7 +132,6 @@ export function installTabEnv(options: TabEnvOptions = {}): TabEnv {
   }
 
   const queues = new Map<string, LockRequest[]>();
-  let ifAvailableMisses = 0;
   const holding = new Set<string>();
 
   const grantNext = (name: string) => {
@@ -166,7 +163,6 @@ export function installTabEnv(options: TabEnvOptions = {}): TabEnv {
       if (signal && ifAvailable) return Promise.reject(new DOMException('signal with ifAvailable', 'NotSupportedError'));
       if (signal?.aborted) return Promise.reject(signal.reason);
       if (ifAvailable && (holding.has(name) || (queues.get(name)?.length ?? 0) > 0)) {
-        ifAvailableMisses++;
         return Promise.resolve().then(() => callback(null));
       }
       return new Promise((resolve, reject) => {
@@ -209,9 +205,6 @@ export function installTabEnv(options: TabEnvOptions = {}): TabEnv {
       const tasks = held ?? [];
       held = undefined;
       for (const task of tasks) later(task);
-    },
-    get lockMisses() {
-      return ifAvailableMisses;
     },
     lockState() {
       const waiting: Record<string, number> = {};
