@@ -134,30 +134,30 @@ function checkClock(value: unknown): Clock {
  * ```
  */
 export class AccessManager extends EventEmitter<AccessManagerEvents> {
-  private readonly fetcher: TokenFetcher | undefined;
-  private readonly aboutMs: number;
-  private readonly autoRefresh: boolean;
-  private readonly fetchTimeoutMs: number;
-  private readonly retry: RetryPolicy | false;
-  private readonly fixedSkew: number | undefined;
-  private readonly allowIdentityChange: boolean;
-  private readonly clock: Clock;
-  private readonly scheduler: Scheduler;
-  private readonly fanOut: FanOut;
-  private readonly unwatch: () => void;
-  private readonly link: CrossTabLink | undefined;
+  readonly #fetcher: TokenFetcher | undefined;
+  readonly #aboutMs: number;
+  readonly #autoRefresh: boolean;
+  readonly #fetchTimeoutMs: number;
+  readonly #retry: RetryPolicy | false;
+  readonly #fixedSkew: number | undefined;
+  readonly #allowIdentityChange: boolean;
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
+  readonly #fanOut: FanOut;
+  readonly #unwatch: () => void;
+  readonly #link: CrossTabLink | undefined;
 
-  private held: Held | undefined;
-  private skew = 0;
-  private cycle: Cycle | undefined;
-  private failed = false;
-  private disposed = false;
+  #held: Held | undefined;
+  #skew = 0;
+  #cycle: Cycle | undefined;
+  #failed = false;
+  #disposed = false;
   /** Pending while a new tab without a token waits for its peers. */
-  private starting: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
   /** Fetched tokens in a row that were already inside the about-to-expire window (storm guard). */
-  private shortStreak = 0;
+  #shortStreak = 0;
   /** Earliest local time for the next automatic refresh while the storm guard holds it back. */
-  private autoRefreshAt: number | undefined;
+  #autoRefreshAt: number | undefined;
 
   /**
    * @throws TypeError or RangeError naming the option when an option is invalid; {@link AccessManagerError}
@@ -171,55 +171,55 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (token !== undefined && typeof token !== 'string') throw new TypeError('token must be a string.');
     if (fetchToken !== undefined && typeof fetchToken !== 'function') throw new TypeError('fetchToken must be a function.');
     if (token === undefined && fetchToken === undefined) throw new TypeError('token or fetchToken is required.');
-    this.fetcher = fetchToken;
-    this.aboutMs = checkNumber('aboutToExpireMs', options.aboutToExpireMs, 180_000, false);
-    this.autoRefresh = checkBoolean('autoRefresh', options.autoRefresh, fetchToken !== undefined);
-    this.fetchTimeoutMs = checkNumber('fetchTimeoutMs', options.fetchTimeoutMs, 10_000, true);
-    this.retry = checkRetry(options.retry);
+    this.#fetcher = fetchToken;
+    this.#aboutMs = checkNumber('aboutToExpireMs', options.aboutToExpireMs, 180_000, false);
+    this.#autoRefresh = checkBoolean('autoRefresh', options.autoRefresh, fetchToken !== undefined);
+    this.#fetchTimeoutMs = checkNumber('fetchTimeoutMs', options.fetchTimeoutMs, 10_000, true);
+    this.#retry = checkRetry(options.retry);
     const clientTimeoutMs = checkNumber('clientTimeoutMs', options.clientTimeoutMs, 10_000, true);
     const skew = options.clockSkew ?? 'auto';
     if (skew !== 'auto' && typeof skew !== 'number') throw new TypeError("clockSkew must be 'auto' or a number.");
     if (typeof skew === 'number' && !Number.isFinite(skew)) throw new RangeError('clockSkew must be finite.');
-    this.fixedSkew = skew === 'auto' ? undefined : skew;
-    this.skew = this.fixedSkew ?? 0;
-    this.allowIdentityChange = checkBoolean('allowIdentityChange', options.allowIdentityChange, false);
+    this.#fixedSkew = skew === 'auto' ? undefined : skew;
+    this.#skew = this.#fixedSkew ?? 0;
+    this.#allowIdentityChange = checkBoolean('allowIdentityChange', options.allowIdentityChange, false);
     const crossTab = checkCrossTab(options.crossTab);
-    this.clock = checkClock(options.clock);
+    this.#clock = checkClock(options.clock);
 
     if (token !== undefined) {
       const decoded = decodeToken(token);
-      this.skew = this.learnSkew(decoded);
+      this.#skew = this.#learnSkew(decoded);
       const held: Held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
-      held.expiredAtStart = this.serverNow() >= held.exp;
-      this.held = held;
+      held.expiredAtStart = this.#serverNow() >= held.exp;
+      this.#held = held;
     }
 
-    this.scheduler = new Scheduler(this.clock, () => this.tick());
-    this.fanOut = new FanOut(this.clock, clientTimeoutMs, (error) => this.fire('error', error));
-    this.unwatch = watchWindow((type) => this.wake(type));
-    this.link =
+    this.#scheduler = new Scheduler(this.#clock, () => this.#tick());
+    this.#fanOut = new FanOut(this.#clock, clientTimeoutMs, (error) => this.#fire('error', error));
+    this.#unwatch = watchWindow((type) => this.#wake(type));
+    this.#link =
       crossTab === undefined
         ? undefined
         : openCrossTab(
             crossTab,
-            this.clock,
-            (peerToken, peerSkew) => this.receivePeer(peerToken, peerSkew),
-            () => this.shareableToken(),
-            () => this.skew,
+            this.#clock,
+            (peerToken, peerSkew) => this.#receivePeer(peerToken, peerSkew),
+            () => this.#shareableToken(),
+            () => this.#skew,
           );
 
-    if (this.held?.expiredAtStart) {
+    if (this.#held?.expiredAtStart) {
       // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
-      queueMicrotask(() => this.tick());
-    } else if (this.held) {
-      this.reschedule();
-    } else if (this.link) {
-      this.starting = this.link.ask(PEER_WAIT_MS, () => this.held !== undefined).then((answered) => {
-        this.starting = undefined;
-        if (!answered && !this.held && !this.disposed) this.startCycle('initial');
+      queueMicrotask(() => this.#tick());
+    } else if (this.#held) {
+      this.#reschedule();
+    } else if (this.#link) {
+      this.#starting = this.#link.ask(PEER_WAIT_MS, () => this.#held !== undefined).then((answered) => {
+        this.#starting = undefined;
+        if (!answered && !this.#held && !this.#disposed) this.#startCycle('initial');
       });
     } else {
-      this.startCycle('initial');
+      this.#startCycle('initial');
     }
   }
 
@@ -227,27 +227,27 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** The current token, or `undefined` before the first one arrives. */
   get token(): string | undefined {
-    return this.held?.token;
+    return this.#held?.token;
   }
 
   /** Expiry of the current token (server time, from `exp`). */
   get expiresAt(): Date | undefined {
-    return this.held ? new Date(this.held.exp) : undefined;
+    return this.#held ? new Date(this.#held.exp) : undefined;
   }
 
   /** `grants.identity` (or `sub`) of the current token. */
   get identity(): string | undefined {
-    return this.held?.decoded.identity;
+    return this.#held?.decoded.identity;
   }
 
   /** `grants` of the current token (`{}` when there is none). */
   get grants(): Record<string, unknown> {
-    return this.held?.decoded.grants ?? {};
+    return this.#held?.decoded.grants ?? {};
   }
 
   /** True when there is no token or it is expired, judged on the skew-corrected clock. */
   get isExpired(): boolean {
-    return !this.held || this.serverNow() >= this.held.exp;
+    return !this.#held || this.#serverNow() >= this.#held.exp;
   }
 
   /**
@@ -256,13 +256,13 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * While waiting out a retry backoff the state is the token's own (`aboutToExpire`, `expired` or `idle`).
    */
   get state(): AccessManagerState {
-    if (this.disposed) return 'disposed';
-    if (this.failed) return 'failed';
-    if (this.cycle?.controller) return 'refreshing';
-    if (!this.held) return 'idle';
-    const now = this.serverNow();
-    if (now >= this.held.exp) return 'expired';
-    return now >= this.held.exp - this.aboutMs ? 'aboutToExpire' : 'valid';
+    if (this.#disposed) return 'disposed';
+    if (this.#failed) return 'failed';
+    if (this.#cycle?.controller) return 'refreshing';
+    if (!this.#held) return 'idle';
+    const now = this.#serverNow();
+    if (now >= this.#held.exp) return 'expired';
+    return now >= this.#held.exp - this.#aboutMs ? 'aboutToExpire' : 'valid';
   }
 
   // --- public methods
@@ -278,13 +278,13 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * ```
    */
   async updateToken(token: string): Promise<void> {
-    this.assertAlive();
-    if (token === this.held?.token) return;
+    this.#assertAlive();
+    if (token === this.#held?.token) return;
     const decoded = decodeToken(token);
-    const skew = this.learnSkew(decoded);
-    const problem = this.validate(decoded, skew);
+    const skew = this.#learnSkew(decoded);
+    const problem = this.#validate(decoded, skew);
     if (problem) throw problem;
-    await this.adopt(token, decoded, 'manual', skew);
+    await this.#adopt(token, decoded, 'manual', skew);
   }
 
   /**
@@ -299,12 +299,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * ```
    */
   async refresh(): Promise<string> {
-    this.assertAlive();
-    const promise = this.startCycle('manual');
+    this.#assertAlive();
+    const promise = this.#startCycle('manual');
     // "Fetch now": a refresh waiting out a retry backoff tries again at once instead of joining the wait.
-    if (this.cycle?.retryAt !== undefined) {
-      this.cycle.retryAt = this.clock.now();
-      this.tick();
+    if (this.#cycle?.retryAt !== undefined) {
+      this.#cycle.retryAt = this.#clock.now();
+      this.#tick();
     }
     return promise;
   }
@@ -319,11 +319,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * ```
    */
   async getToken(): Promise<string> {
-    this.assertAlive();
-    if (this.starting) await this.starting;
-    this.assertAlive();
-    if (this.held && !this.isExpired) return this.held.token;
-    return this.startCycle(this.held ? 'expired' : 'initial');
+    this.#assertAlive();
+    if (this.#starting) await this.#starting;
+    this.#assertAlive();
+    if (this.#held && !this.isExpired) return this.#held.token;
+    return this.#startCycle(this.#held ? 'expired' : 'initial');
   }
 
   /**
@@ -337,22 +337,22 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * ```
    */
   addClient(client: TokenClient, options: ClientOptions = {}): () => void {
-    this.assertAlive();
+    this.#assertAlive();
     if (typeof (client as Partial<TokenClient> | null)?.updateToken !== 'function') {
       throw new TypeError('client must have an updateToken(token) method.');
     }
     if (options.grants !== undefined && !Array.isArray(options.grants)) throw new TypeError('grants must be an array.');
-    const entry = this.fanOut.add(client, options);
-    if (this.held) this.fanOut.checkGrants(this.held.decoded.grants, entry);
+    const entry = this.#fanOut.add(client, options);
+    if (this.#held) this.#fanOut.checkGrants(this.#held.decoded.grants, entry);
     return () => {
-      this.fanOut.remove(client);
+      this.#fanOut.remove(client);
     };
   }
 
   /** Unregisters a client; true when it was registered. */
   removeClient(client: TokenClient): boolean {
-    this.assertAlive();
-    return this.fanOut.remove(client);
+    this.#assertAlive();
+    return this.#fanOut.remove(client);
   }
 
   /**
@@ -366,9 +366,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * ```
    */
   handleClientError(error: unknown): boolean {
-    this.assertAlive();
+    this.#assertAlive();
     if (!isTokenError(error)) return false;
-    if (this.fetcher) this.startCycle('clientError').catch(noop);
+    if (this.#fetcher) this.#startCycle('clientError').catch(noop);
     return true;
   }
 
@@ -377,18 +377,18 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * every listener. Afterwards each method throws or rejects with `DISPOSED`. A second call does nothing.
    */
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.scheduler.cancel();
-    this.unwatch();
-    this.link?.close();
-    const cycle = this.cycle;
-    this.cycle = undefined;
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#scheduler.cancel();
+    this.#unwatch();
+    this.#link?.close();
+    const cycle = this.#cycle;
+    this.#cycle = undefined;
     if (cycle) {
       cycle.controller?.abort(disposedError());
       cycle.reject(disposedError());
     }
-    this.fanOut.clear();
+    this.#fanOut.clear();
     this.removeAllListeners();
   }
 
@@ -399,8 +399,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   // --- time
 
-  private serverNow(skew = this.skew): number {
-    return this.clock.now() + skew;
+  #serverNow(skew = this.#skew): number {
+    return this.#clock.now() + skew;
   }
 
   /**
@@ -408,81 +408,81 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * without one only an `iat` in the local future says something (the local clock is behind). An old `iat` says
    * nothing: the server may hand out a cached token.
    */
-  private learnSkew(decoded: DecodedToken, serverTime?: number | Date): number {
-    if (this.fixedSkew !== undefined) return this.fixedSkew;
-    const now = this.clock.now();
+  #learnSkew(decoded: DecodedToken, serverTime?: number | Date): number {
+    if (this.#fixedSkew !== undefined) return this.#fixedSkew;
+    const now = this.#clock.now();
     if (serverTime !== undefined) {
       const measured = new Date(serverTime).getTime() - now;
       if (Number.isFinite(measured)) return Math.abs(measured) < MIN_SKEW_MS ? 0 : measured;
     }
     const ahead = (decoded.issuedAt?.getTime() ?? -Infinity) - now;
-    return ahead >= MIN_SKEW_MS && ahead > this.skew ? ahead : this.skew;
+    return ahead >= MIN_SKEW_MS && ahead > this.#skew ? ahead : this.#skew;
   }
 
   /** Handles the one timer and the window events: everything due by the wall clock happens here. */
-  private tick(): void {
-    if (this.disposed) return;
-    const now = this.clock.now();
-    const cycle = this.cycle;
+  #tick(): void {
+    if (this.#disposed) return;
+    const now = this.#clock.now();
+    const cycle = this.#cycle;
     if (cycle?.timeoutAt !== undefined && now >= cycle.timeoutAt) {
       cycle.timeoutAt = undefined;
-      cycle.controller?.abort(failure('FETCH_TIMEOUT', `Token fetch timed out after fetchTimeoutMs (${this.fetchTimeoutMs} ms).`));
+      cycle.controller?.abort(failure('FETCH_TIMEOUT', `Token fetch timed out after fetchTimeoutMs (${this.#fetchTimeoutMs} ms).`));
     }
-    const held = this.held;
+    const held = this.#held;
     if (held) {
-      const serverNow = now + this.skew;
+      const serverNow = now + this.#skew;
       if (!held.expiredFired && serverNow >= held.exp) {
         // Also after a long sleep: the skipped about-to-expire moment is not replayed, one expiry is reported.
         held.aboutFired = held.expiredFired = true;
-        if (held.expiredAtStart) this.fire('error', failure('TOKEN_EXPIRED', 'The initial token is already expired.'));
-        this.fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
-        if (held === this.held) this.autoStart('expired');
-      } else if (!held.aboutFired && serverNow >= held.exp - this.aboutMs) {
+        if (held.expiredAtStart) this.#fire('error', failure('TOKEN_EXPIRED', 'The initial token is already expired.'));
+        this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
+        if (held === this.#held) this.#autoStart('expired');
+      } else if (!held.aboutFired && serverNow >= held.exp - this.#aboutMs) {
         held.aboutFired = true;
-        this.fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft: held.exp - serverNow });
-        if (held === this.held && !(this.autoRefreshAt! > now)) this.autoStart('aboutToExpire');
-      } else if (this.autoRefreshAt !== undefined && now >= this.autoRefreshAt && held.aboutFired) {
-        this.autoRefreshAt = undefined;
-        this.autoStart(held.expiredFired ? 'expired' : 'aboutToExpire');
+        this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft: held.exp - serverNow });
+        if (held === this.#held && !(this.#autoRefreshAt! > now)) this.#autoStart('aboutToExpire');
+      } else if (this.#autoRefreshAt !== undefined && now >= this.#autoRefreshAt && held.aboutFired) {
+        this.#autoRefreshAt = undefined;
+        this.#autoStart(held.expiredFired ? 'expired' : 'aboutToExpire');
       }
     }
-    if (cycle && cycle === this.cycle && cycle.retryAt !== undefined && now >= cycle.retryAt) void this.attempt(cycle);
-    this.reschedule();
+    if (cycle && cycle === this.#cycle && cycle.retryAt !== undefined && now >= cycle.retryAt) void this.#attempt(cycle);
+    this.#reschedule();
   }
 
   /** Aims the single timer at the earliest wall-clock deadline. */
-  private reschedule(): void {
-    if (this.disposed) return;
-    const held = this.held;
-    const local = (serverTime: number) => serverTime - this.skew;
+  #reschedule(): void {
+    if (this.#disposed) return;
+    const held = this.#held;
+    const local = (serverTime: number) => serverTime - this.#skew;
     const deadlines = [
-      held && !held.aboutFired ? local(held.exp - this.aboutMs) : undefined,
+      held && !held.aboutFired ? local(held.exp - this.#aboutMs) : undefined,
       held && !held.expiredFired ? local(held.exp) : undefined,
       // Also after expiry: a refresh at expiry that brought nothing newer (the same token, an older one) must
       // be tried again, or the manager would sit on an expired token with no timer left.
-      held?.aboutFired ? this.autoRefreshAt : undefined,
-      this.cycle?.retryAt,
-      this.cycle?.timeoutAt,
+      held?.aboutFired ? this.#autoRefreshAt : undefined,
+      this.#cycle?.retryAt,
+      this.#cycle?.timeoutAt,
     ].filter((t): t is number => t !== undefined);
-    this.scheduler.arm(deadlines.length > 0 ? Math.min(...deadlines) : undefined);
+    this.#scheduler.arm(deadlines.length > 0 ? Math.min(...deadlines) : undefined);
   }
 
-  private wake(type: string): void {
+  #wake(type: string): void {
     // Coming back online is the moment a failing fetch is most likely to succeed: retry at once.
-    if (type === 'online' && this.cycle?.retryAt !== undefined) this.cycle.retryAt = this.clock.now();
-    this.tick();
+    if (type === 'online' && this.#cycle?.retryAt !== undefined) this.#cycle.retryAt = this.#clock.now();
+    this.#tick();
   }
 
   // --- adopting tokens
 
   /** Why `decoded` may not replace the current token (judged with `skew`), or `undefined` when it may. */
-  private validate(decoded: DecodedToken, skew: number): AccessManagerError | undefined {
+  #validate(decoded: DecodedToken, skew: number): AccessManagerError | undefined {
     const exp = decoded.expiresAt.getTime();
-    if (this.serverNow(skew) >= exp) return failure('TOKEN_EXPIRED', 'The token is expired.');
-    const held = this.held;
+    if (this.#serverNow(skew) >= exp) return failure('TOKEN_EXPIRED', 'The token is expired.');
+    const held = this.#held;
     if (!held) return undefined;
     if (decoded.identity !== held.decoded.identity) {
-      if (!this.allowIdentityChange) {
+      if (!this.#allowIdentityChange) {
         return failure('IDENTITY_MISMATCH', 'The token is for another identity (set allowIdentityChange to accept it).');
       }
       return undefined;
@@ -491,30 +491,30 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     return undefined;
   }
 
-  private adopt(token: string, decoded: DecodedToken, source: TokenSource, skew: number): Promise<void> {
-    const previous = this.held;
-    this.skew = skew;
-    this.held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
-    this.failed = false;
-    if (source !== 'peer') this.link?.publish(token);
+  #adopt(token: string, decoded: DecodedToken, source: TokenSource, skew: number): Promise<void> {
+    const previous = this.#held;
+    this.#skew = skew;
+    this.#held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
+    this.#failed = false;
+    if (source !== 'peer') this.#link?.publish(token);
     const info = { token, expiresAt: decoded.expiresAt, identity: decoded.identity, source };
-    this.fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
-    this.fanOut.checkGrants(decoded.grants);
-    const delivered = this.fanOut.push(token);
+    this.#fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
+    this.#fanOut.checkGrants(decoded.grants);
+    const delivered = this.#fanOut.push(token);
     // A refresh waiting out a backoff, or queued for the cross-tab lock, is answered by a good token from elsewhere.
-    const cycle = this.cycle;
-    if (cycle?.queued && this.peerAnswered(cycle)) {
+    const cycle = this.#cycle;
+    if (cycle?.queued && this.#peerAnswered(cycle)) {
       cycle.controller?.abort(); // leaves the lock's queue
-      this.endCycle(cycle);
+      this.#endCycle(cycle);
     }
-    if (cycle && !cycle.controller && this.held.token === token && !this.needsRefresh()) this.endCycle(cycle);
-    this.reschedule();
+    if (cycle && !cycle.controller && this.#held.token === token && !this.#needsRefresh()) this.#endCycle(cycle);
+    this.#reschedule();
     return delivered;
   }
 
   /** A token a peer tab sent: adopted when it would pass `updateToken`, else ignored silently. */
-  private receivePeer(token: string, peerSkew: number | undefined): void {
-    if (this.disposed || token === this.held?.token) return;
+  #receivePeer(token: string, peerSkew: number | undefined): void {
+    if (this.#disposed || token === this.#held?.token) return;
     let decoded: DecodedToken;
     try {
       decoded = decodeToken(token);
@@ -523,37 +523,37 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     }
     // Never another identity's, even with `allowIdentityChange`: that option is for tokens this tab's own app
     // supplies. Someone signing in as another user in one tab must not switch the clients of the others.
-    if (this.held && decoded.identity !== this.held.decoded.identity) return;
+    if (this.#held && decoded.identity !== this.#held.decoded.identity) return;
     // The peer's skew is a server-time measurement made on this same machine clock: take it like a `serverTime`.
-    const skew = this.learnSkew(decoded, peerSkew === undefined ? undefined : this.clock.now() + peerSkew);
+    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#clock.now() + peerSkew);
     // Equal `exp`: keep the current token, so two tabs that fetched at once do not swap tokens back and forth.
-    if (this.validate(decoded, skew) || decoded.expiresAt.getTime() === this.held?.exp) return;
-    void this.adopt(token, decoded, 'peer', skew);
+    if (this.#validate(decoded, skew) || decoded.expiresAt.getTime() === this.#held?.exp) return;
+    void this.#adopt(token, decoded, 'peer', skew);
   }
 
   /** What to tell a peer that asks: the current token while it is valid. */
-  private shareableToken(): string | undefined {
-    return this.held && !this.isExpired ? this.held.token : undefined;
+  #shareableToken(): string | undefined {
+    return this.#held && !this.isExpired ? this.#held.token : undefined;
   }
 
   /** True when there is no token or the current one is inside the about-to-expire window. */
-  private needsRefresh(): boolean {
-    return !this.held || this.serverNow() >= this.held.exp - this.aboutMs;
+  #needsRefresh(): boolean {
+    return !this.#held || this.#serverNow() >= this.#held.exp - this.#aboutMs;
   }
 
   // --- refreshing
 
-  private autoStart(reason: FetchReason): void {
-    if (this.fetcher && this.autoRefresh && !this.failed) this.startCycle(reason).catch(noop);
+  #autoStart(reason: FetchReason): void {
+    if (this.#fetcher && this.#autoRefresh && !this.#failed) this.#startCycle(reason).catch(noop);
   }
 
   /** Joins the refresh in flight or starts one (single-flight). */
-  private startCycle(reason: FetchReason): Promise<string> {
-    if (this.disposed) return Promise.reject(disposedError());
-    if (!this.fetcher) {
+  #startCycle(reason: FetchReason): Promise<string> {
+    if (this.#disposed) return Promise.reject(disposedError());
+    if (!this.#fetcher) {
       return Promise.reject(failure('NO_FETCHER', 'No fetchToken option was given, so the manager cannot fetch a token.'));
     }
-    if (this.cycle) return this.cycle.promise;
+    if (this.#cycle) return this.#cycle.promise;
     let resolve!: (token: string) => void;
     let reject!: (error: AccessManagerError) => void;
     const promise = new Promise<string>((res, rej) => {
@@ -561,71 +561,71 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       reject = rej;
     });
     promise.catch(noop); // automatic refreshes have no caller; failures are reported through `error`
-    const cycle: Cycle = { promise, resolve, reject, reason, attempts: 0, startToken: this.held?.token };
-    this.cycle = cycle;
-    this.failed = false;
-    this.autoRefreshAt = undefined;
-    void this.attempt(cycle);
+    const cycle: Cycle = { promise, resolve, reject, reason, attempts: 0, startToken: this.#held?.token };
+    this.#cycle = cycle;
+    this.#failed = false;
+    this.#autoRefreshAt = undefined;
+    void this.#attempt(cycle);
     return promise;
   }
 
-  private endCycle(cycle: Cycle, error?: AccessManagerError): void {
-    if (this.cycle !== cycle) return;
-    this.cycle = undefined;
+  #endCycle(cycle: Cycle, error?: AccessManagerError): void {
+    if (this.#cycle !== cycle) return;
+    this.#cycle = undefined;
     if (error) cycle.reject(error);
-    else cycle.resolve(this.held!.token);
+    else cycle.resolve(this.#held!.token);
   }
 
   /** One attempt: under the cross-tab lock when there is one, where a token a peer just fetched is taken instead. */
-  private async attempt(cycle: Cycle): Promise<void> {
+  async #attempt(cycle: Cycle): Promise<void> {
     const attempt = ++cycle.attempts;
     const controller = new AbortController();
     cycle.controller = controller;
     cycle.retryAt = undefined;
     try {
-      const link = this.link;
+      const link = this.#link;
       if (link) {
         cycle.queued = true;
         await link.withLock(
           async () => {
             cycle.queued = false;
-            if (this.peerAnswered(cycle)) return false;
+            if (this.#peerAnswered(cycle)) return false;
             // Within 200 ms of this tab's last ask (it just opened), its peers' answers may still be on the way.
-            const wait = link.lastAskAt + PEER_WAIT_MS - this.clock.now();
-            if (wait > 0 && (await link.ask(wait, () => this.peerAnswered(cycle)))) return false;
-            if (cycle !== this.cycle) return false;
-            await this.fetchOnce(cycle, attempt, controller);
+            const wait = link.lastAskAt + PEER_WAIT_MS - this.#clock.now();
+            if (wait > 0 && (await link.ask(wait, () => this.#peerAnswered(cycle)))) return false;
+            if (cycle !== this.#cycle) return false;
+            await this.#fetchOnce(cycle, attempt, controller);
             return true;
           },
           controller.signal,
           PEER_WAIT_MS,
         );
       } else {
-        await this.fetchOnce(cycle, attempt, controller);
+        await this.#fetchOnce(cycle, attempt, controller);
       }
       if (cycle.controller === controller) cycle.controller = undefined;
-      this.endCycle(cycle);
+      this.#endCycle(cycle);
     } catch (error) {
       if (cycle.controller === controller) cycle.controller = undefined;
-      if (cycle === this.cycle) this.attemptFailed(cycle, attempt, controller.signal.reason ?? error);
+      if (cycle === this.#cycle) this.#attemptFailed(cycle, attempt, controller.signal.reason ?? error);
     } finally {
       // An `error` listener may already have started the next attempt (refresh() right away): keep its deadline.
       if (!cycle.controller) cycle.timeoutAt = undefined;
-      this.reschedule();
+      this.#reschedule();
     }
   }
 
   /** Inside the lock: a peer delivered a usable token since this refresh began, so there is nothing to fetch. */
-  private peerAnswered(cycle: Cycle): boolean {
-    const changed = this.held !== undefined && this.held.token !== cycle.startToken;
-    return changed && !this.isExpired && (cycle.reason === 'manual' || cycle.reason === 'clientError' || !this.needsRefresh());
+  #peerAnswered(cycle: Cycle): boolean {
+    const changed = this.#held !== undefined && this.#held.token !== cycle.startToken;
+    return changed && !this.isExpired && (cycle.reason === 'manual' || cycle.reason === 'clientError' || !this.#needsRefresh());
   }
 
-  private async fetchOnce(cycle: Cycle, attempt: number, controller: AbortController): Promise<void> {
+  async #fetchOnce(cycle: Cycle, attempt: number, controller: AbortController): Promise<void> {
     const { signal } = controller;
-    cycle.timeoutAt = this.clock.now() + this.fetchTimeoutMs;
-    this.reschedule();
-    const fetcher = this.fetcher!;
+    cycle.timeoutAt = this.#clock.now() + this.#fetchTimeoutMs;
+    this.#reschedule();
+    const fetcher = this.#fetcher!;
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
@@ -633,31 +633,31 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       new Promise<FetchResult>((resolve) => resolve(fetcher({ signal, reason: cycle.reason, attempt }))),
       aborted,
     ]);
-    if (cycle !== this.cycle) return;
+    if (cycle !== this.#cycle) return;
     const token = typeof result === 'string' ? result : (result as { token?: unknown } | null)?.token;
     if (typeof token !== 'string') throw failure('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token }.');
     const serverTime = typeof result === 'object' ? result.serverTime : undefined;
     const decoded = decodeToken(token);
-    const skew = this.learnSkew(decoded, serverTime);
-    if (token !== this.held?.token) {
-      const problem = this.validate(decoded, skew);
+    const skew = this.#learnSkew(decoded, serverTime);
+    if (token !== this.#held?.token) {
+      const problem = this.#validate(decoded, skew);
       if (problem && problem.code !== 'TOKEN_STALE') throw problem;
       // A token older than the current one (a manual update won the race) is dropped without a word; the storm
       // guard below still applies, so a current token left inside the window is retried on the backoff schedule.
-      if (!problem) void this.adopt(token, decoded, 'fetch', skew);
+      if (!problem) void this.#adopt(token, decoded, 'fetch', skew);
     } else {
-      this.skew = skew;
+      this.#skew = skew;
     }
     // Storm guard: a fresh token already inside the window would trigger the next refresh at once, forever.
-    if (this.needsRefresh()) {
-      this.autoRefreshAt = this.clock.now() + backoffCap(this.retry || DEFAULT_RETRY, ++this.shortStreak);
+    if (this.#needsRefresh()) {
+      this.#autoRefreshAt = this.#clock.now() + backoffCap(this.#retry || DEFAULT_RETRY, ++this.#shortStreak);
     } else {
-      this.shortStreak = 0;
+      this.#shortStreak = 0;
     }
   }
 
   /** Reports a failed attempt and either schedules the next one or ends the refresh. */
-  private attemptFailed(cycle: Cycle, attempt: number, reason: unknown): void {
+  #attemptFailed(cycle: Cycle, attempt: number, reason: unknown): void {
     const own = isAccessManagerError(reason) ? reason : undefined;
     let code: AccessManagerErrorCode;
     let message: string;
@@ -674,8 +674,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         : `Token fetch failed${status ? ` (HTTP ${status})` : ''}.`;
     }
     const cause = own ? own.cause : reason;
-    const retryable = this.retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH';
-    const retryInMs = retryable ? retryDelay(this.retry as RetryPolicy, attempt) : undefined;
+    const retryable = this.#retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH';
+    const retryInMs = retryable ? retryDelay(this.#retry as RetryPolicy, attempt) : undefined;
     const twilioCode = findTwilioCode(cause, (n) => n >= 10_000 && n < 100_000);
     const error = new AccessManagerError(code, `${message} (attempt ${attempt})`, {
       ...(cause === undefined ? {} : { cause }),
@@ -683,20 +683,20 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       retryInMs,
       ...(twilioCode === undefined ? {} : { twilioCode }),
     });
-    if (code === 'FETCH_UNAUTHORIZED') this.failed = true;
-    if (retryInMs === undefined) this.endCycle(cycle, error);
-    else cycle.retryAt = this.clock.now() + retryInMs;
-    this.fire('error', error);
+    if (code === 'FETCH_UNAUTHORIZED') this.#failed = true;
+    if (retryInMs === undefined) this.#endCycle(cycle, error);
+    else cycle.retryAt = this.#clock.now() + retryInMs;
+    this.#fire('error', error);
   }
 
   // --- helpers
 
-  private assertAlive(): void {
-    if (this.disposed) throw disposedError();
+  #assertAlive(): void {
+    if (this.#disposed) throw disposedError();
   }
 
   /** Emits without letting a throwing listener break the manager's bookkeeping; the throw is re-raised apart. */
-  private fire<E extends keyof AccessManagerEvents>(event: E, ...args: Parameters<AccessManagerEvents[E]>): void {
+  #fire<E extends keyof AccessManagerEvents>(event: E, ...args: Parameters<AccessManagerEvents[E]>): void {
     try {
       (this.emit as (event: E, ...args: unknown[]) => boolean)(event, ...args);
     } catch (error) {
