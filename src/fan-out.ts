@@ -36,21 +36,25 @@ let anonymous = 0;
  * benchmark case): handlers live on the entry, and one timer covers a whole push.
  */
 export class FanOut {
-  private readonly entries = new Map<TokenClient, Entry>();
+  readonly #entries = new Map<TokenClient, Entry>();
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly timeoutMs: number,
-    private readonly report: (error: AccessManagerError) => void,
-  ) {}
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #report: (error: AccessManagerError) => void;
+
+  constructor(clock: Clock, timeoutMs: number, report: (error: AccessManagerError) => void) {
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+    this.#report = report;
+  }
 
   /** Registers `client`; registering it again replaces its options. */
   add(client: TokenClient, options: ClientOptions): Entry {
-    let entry = this.entries.get(client);
+    let entry = this.#entries.get(client);
     if (!entry) {
       entry = { client, name: '', grants: undefined, ok: noop, fail: noop };
-      this.renew(entry);
-      this.entries.set(client, entry);
+      this.#renew(entry);
+      this.#entries.set(client, entry);
     }
     const ctor = (client as { constructor?: { name?: unknown } }).constructor?.name;
     entry.name =
@@ -60,26 +64,26 @@ export class FanOut {
   }
 
   remove(client: TokenClient): boolean {
-    const entry = this.entries.get(client);
+    const entry = this.#entries.get(client);
     if (!entry) return false;
-    this.entries.delete(client);
+    this.#entries.delete(client);
     // Nobody waits for a client that is gone.
-    for (const batch of [entry.batch, ...(entry.also ?? []), ...(entry.nextBatches ?? [])]) if (batch) this.release(batch);
+    for (const batch of [entry.batch, ...(entry.also ?? []), ...(entry.nextBatches ?? [])]) if (batch) this.#release(batch);
     entry.batch = entry.also = entry.nextToken = entry.nextBatches = undefined;
     return true;
   }
 
   clear(): void {
-    for (const client of [...this.entries.keys()]) this.remove(client);
+    for (const client of [...this.#entries.keys()]) this.remove(client);
   }
 
   /** Reports `GRANT_MISSING` for every grant a client needs that `grants` lacks (all clients, or just `only`). */
   checkGrants(grants: Record<string, unknown>, only?: Entry): void {
-    for (const entry of only ? [only] : this.entries.values()) {
+    for (const entry of only ? [only] : this.#entries.values()) {
       if (!entry.grants) continue;
       for (const grant of entry.grants) {
         if (grants[grant] === undefined) {
-          this.report(
+          this.#report(
             new AccessManagerError('GRANT_MISSING', `Client "${entry.name}" needs the "${grant}" grant, which the token lacks.`, {
               clientName: entry.name,
             }),
@@ -91,72 +95,72 @@ export class FanOut {
 
   /** Delivers `token` to every client; resolves once each has settled it (or a newer token). Never rejects. */
   push(token: string): Promise<void> {
-    if (this.entries.size === 0) return Promise.resolve();
+    if (this.#entries.size === 0) return Promise.resolve();
     let done!: () => void;
     const promise = new Promise<void>((resolve) => (done = resolve));
-    const batch: Batch = { left: this.entries.size, done };
-    for (const entry of this.entries.values()) {
+    const batch: Batch = { left: this.#entries.size, done };
+    for (const entry of this.#entries.values()) {
       if (entry.batch) {
         entry.nextToken = token;
         (entry.nextBatches ??= []).push(batch);
       } else {
-        this.deliver(entry, token, batch);
+        this.#deliver(entry, token, batch);
       }
     }
     return promise;
   }
 
-  private deliver(entry: Entry, token: string, batch: Batch, also?: Batch[]): void {
+  #deliver(entry: Entry, token: string, batch: Batch, also?: Batch[]): void {
     entry.batch = batch;
     entry.also = also;
     let result: unknown;
     try {
       result = entry.client.updateToken(token);
     } catch (error) {
-      this.finish(entry, 'CLIENT_UPDATE_FAILED', error);
+      this.#finish(entry, 'CLIENT_UPDATE_FAILED', error);
       return;
     }
     if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
       (result as PromiseLike<unknown>).then(entry.ok, entry.fail);
-      batch.timer ??= this.clock.setTimeout(() => this.expire(batch), this.timeoutMs);
+      batch.timer ??= this.#clock.setTimeout(() => this.#expire(batch), this.#timeoutMs);
     } else {
-      this.finish(entry);
+      this.#finish(entry);
     }
   }
 
-  private renew(entry: Entry): void {
+  #renew(entry: Entry): void {
     const ok = () => {
-      if (entry.ok === ok) this.finish(entry);
+      if (entry.ok === ok) this.#finish(entry);
     };
     entry.ok = ok;
     entry.fail = (error: unknown) => {
-      if (entry.ok === ok) this.finish(entry, 'CLIENT_UPDATE_FAILED', error);
+      if (entry.ok === ok) this.#finish(entry, 'CLIENT_UPDATE_FAILED', error);
     };
   }
 
-  private expire(batch: Batch): void {
+  #expire(batch: Batch): void {
     batch.timer = undefined;
-    for (const entry of this.entries.values()) {
+    for (const entry of this.#entries.values()) {
       if (entry.batch === batch) {
-        this.renew(entry);
-        this.finish(entry, 'CLIENT_UPDATE_TIMEOUT');
+        this.#renew(entry);
+        this.#finish(entry, 'CLIENT_UPDATE_TIMEOUT');
       }
     }
   }
 
-  private release(batch: Batch): void {
+  #release(batch: Batch): void {
     if (--batch.left > 0) return;
-    if (batch.timer !== undefined) this.clock.clearTimeout(batch.timer);
+    if (batch.timer !== undefined) this.#clock.clearTimeout(batch.timer);
     batch.done();
   }
 
-  private finish(entry: Entry, failure?: 'CLIENT_UPDATE_FAILED' | 'CLIENT_UPDATE_TIMEOUT', cause?: unknown): void {
+  #finish(entry: Entry, failure?: 'CLIENT_UPDATE_FAILED' | 'CLIENT_UPDATE_TIMEOUT', cause?: unknown): void {
     const batch = entry.batch;
     if (!batch) return;
     entry.batch = undefined;
     if (failure) {
       const clientName = entry.name;
-      this.report(
+      this.#report(
         failure === 'CLIENT_UPDATE_FAILED'
           ? new AccessManagerError(failure, `Client "${clientName}" failed to update its token.`, { clientName, cause })
           : new AccessManagerError(failure, `Client "${clientName}" did not finish updateToken within clientTimeoutMs.`, {
@@ -164,16 +168,16 @@ export class FanOut {
             }),
       );
     }
-    this.release(batch);
+    this.#release(batch);
     if (entry.also) {
-      for (const older of entry.also) this.release(older);
+      for (const older of entry.also) this.#release(older);
       entry.also = undefined;
     }
     const token = entry.nextToken;
-    if (token !== undefined && this.entries.get(entry.client) === entry) {
+    if (token !== undefined && this.#entries.get(entry.client) === entry) {
       const waiting = entry.nextBatches;
       entry.nextToken = entry.nextBatches = undefined;
-      this.deliver(entry, token, { left: 1, done: noop }, waiting);
+      this.#deliver(entry, token, { left: 1, done: noop }, waiting);
     }
   }
 }

@@ -12,29 +12,32 @@ export const MAX_STEP_MS = 60_000;
  * what is due by comparing deadlines with `clock.now()`, so a late timer simply catches up.
  */
 export class Scheduler {
-  private handle: unknown;
-  private armed = false;
+  #handle: unknown;
+  #armed = false;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly tick: () => void,
-  ) {}
+  readonly #clock: Clock;
+  readonly #tick: () => void;
+
+  constructor(clock: Clock, tick: () => void) {
+    this.#clock = clock;
+    this.#tick = tick;
+  }
 
   /** Aims the timer at `deadline` (ms since the epoch, local clock); `undefined` leaves no timer. */
   arm(deadline: number | undefined): void {
     this.cancel();
     if (deadline === undefined) return;
-    const delay = Math.min(Math.max(0, deadline - this.clock.now()), MAX_STEP_MS, MAX_TIMEOUT_MS);
-    this.armed = true;
-    this.handle = this.clock.setTimeout(() => {
-      this.armed = false;
-      this.tick();
+    const delay = Math.min(Math.max(0, deadline - this.#clock.now()), MAX_STEP_MS, MAX_TIMEOUT_MS);
+    this.#armed = true;
+    this.#handle = this.#clock.setTimeout(() => {
+      this.#armed = false;
+      this.#tick();
     }, delay);
   }
 
   cancel(): void {
-    if (this.armed) this.clock.clearTimeout(this.handle);
-    this.armed = false;
+    if (this.#armed) this.#clock.clearTimeout(this.#handle);
+    this.#armed = false;
   }
 }
 
