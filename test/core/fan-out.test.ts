@@ -164,4 +164,36 @@ describe('fan-out to clients', () => {
     ]);
     expect(got).toEqual([next]);
   });
+
+  it('forgets required grants when a client is registered again without them or removed', async () => {
+    const clock = new ManualClock();
+    manager = new AccessManager({ token: mintToken({ at: clock.now(), grants: ['chat', 'voice'] }), clock });
+    const errors: AccessManagerError[] = [];
+    manager.on('error', (error) => errors.push(error));
+    const a = { updateToken: () => {} };
+    const b = { updateToken: () => {} };
+    manager.addClient(a, { name: 'a', grants: ['video'] });
+    manager.addClient(b, { name: 'b', grants: ['video'] });
+    expect(errors.map((e) => e.clientName)).toEqual(['a', 'b']);
+    manager.addClient(a, { name: 'a' });
+    manager.removeClient(b);
+    await manager.updateToken(mintToken({ at: clock.now() + 1000, grants: ['chat'] }));
+    expect(errors).toHaveLength(2);
+  });
+
+  it('resolves a push when a busy client is removed, and keeps serving the others', async () => {
+    const { clock, manager, next } = setup();
+    const slow = { updateToken: () => new Promise<void>(() => {}) };
+    const fast: string[] = [];
+    manager.addClient(slow, { name: 'slow' });
+    manager.addClient({ updateToken: (t: string) => void fast.push(t) });
+    const t1 = next();
+    const t2 = next();
+    const first = manager.updateToken(t1);
+    const second = manager.updateToken(t2); // waits behind the busy slow client
+    manager.removeClient(slow);
+    await Promise.all([first, second]);
+    expect(fast).toEqual([t1, t2]);
+    expect(clock.pending).toBe(1); // the scheduler's timer only: no client timeout left
+  });
 });
