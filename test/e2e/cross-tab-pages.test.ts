@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../helpers/tokens.js';
+import { CHROMIUM_ARGS } from './support.js';
 
 const TTL_S = 6;
 const ABOUT_TO_EXPIRE_MS = 3500;
@@ -178,16 +179,7 @@ beforeAll(async () => {
     server.listen(),
     chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: CHROMIUM_ARGS,
     }),
   ]);
   // One context: one origin's storage partition, hence one BroadcastChannel namespace and one lock manager.
