@@ -61,35 +61,39 @@ interface Cycle {
 const failure = (code: AccessManagerErrorCode, message: string, cause?: unknown): AccessManagerError =>
   new AccessManagerError(code, message, cause === undefined ? {} : { cause });
 
-const disposedError = (): AccessManagerError => failure('DISPOSED', 'The AccessManager has been disposed.');
+const disposedError = (): AccessManagerError => failure('DISPOSED', 'AccessManager is disposed.');
 
 const noop = (): void => {};
 
 // --- option validation: once, in the constructor, naming the option (TypeError for types, RangeError for values)
 
+/** `<name> must be <what>.`: one wording for every invalid option keeps the messages uniform (and the bundle small). */
+const invalid = (name: string, what: string, range?: boolean): Error =>
+  new (range ? RangeError : TypeError)(`${name} must be ${what}.`);
+
 function checkNumber(name: string, value: unknown, fallback: number, positive: boolean, min = 0): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number.`);
+  if (typeof value !== 'number') throw invalid(name, 'a number');
   if (!Number.isFinite(value) || value < min || (positive && value === 0)) {
-    throw new RangeError(`${name} must be a finite number ${positive ? 'above 0' : `of at least ${min}`}.`);
+    throw invalid(name, `finite and ${positive ? '> 0' : `>= ${min}`}`, true);
   }
   return value;
 }
 
 function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean.`);
+  if (typeof value !== 'boolean') throw invalid(name, 'a boolean');
   return value;
 }
 
 function checkRetry(value: unknown): RetryPolicy | false {
   if (value === false) return false;
   if (value === undefined) return DEFAULT_RETRY;
-  if (typeof value !== 'object' || value === null) throw new TypeError('retry must be an object or false.');
+  if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
   const retry = value as Record<string, unknown>;
   const minDelayMs = checkNumber('retry.minDelayMs', retry.minDelayMs, DEFAULT_RETRY.minDelayMs, false);
   const maxDelayMs = checkNumber('retry.maxDelayMs', retry.maxDelayMs, Math.max(DEFAULT_RETRY.maxDelayMs, minDelayMs), false);
-  if (maxDelayMs < minDelayMs) throw new RangeError('retry.maxDelayMs must not be below retry.minDelayMs.');
+  if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
   return { minDelayMs, maxDelayMs, factor: checkNumber('retry.factor', retry.factor, DEFAULT_RETRY.factor, false, 1) };
 }
 
@@ -97,10 +101,8 @@ function checkCrossTab(value: unknown): string | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return 'default';
   const name = (value as { name?: unknown } | null)?.name;
-  if (typeof value !== 'object' || typeof name !== 'string') {
-    throw new TypeError('crossTab must be a boolean or { name: string }.');
-  }
-  if (name === '') throw new RangeError('crossTab.name must not be empty.');
+  if (typeof value !== 'object' || typeof name !== 'string') throw invalid('crossTab', 'a boolean or { name: string }');
+  if (name === '') throw invalid('crossTab.name', 'non-empty', true);
   return name;
 }
 
@@ -112,7 +114,7 @@ function checkClock(value: unknown): Clock {
     typeof clock.setTimeout !== 'function' ||
     typeof clock.clearTimeout !== 'function'
   ) {
-    throw new TypeError('clock must have now(), setTimeout() and clearTimeout().');
+    throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
   }
   return clock as Clock;
 }
@@ -166,10 +168,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   constructor(options: AccessManagerOptions) {
     super();
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object.');
+    if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
     const { token, fetchToken } = options;
-    if (token !== undefined && typeof token !== 'string') throw new TypeError('token must be a string.');
-    if (fetchToken !== undefined && typeof fetchToken !== 'function') throw new TypeError('fetchToken must be a function.');
+    if (token !== undefined && typeof token !== 'string') throw invalid('token', 'a string');
+    if (fetchToken !== undefined && typeof fetchToken !== 'function') throw invalid('fetchToken', 'a function');
     if (token === undefined && fetchToken === undefined) throw new TypeError('token or fetchToken is required.');
     this.#fetcher = fetchToken;
     this.#aboutMs = checkNumber('aboutToExpireMs', options.aboutToExpireMs, 180_000, false);
@@ -178,8 +180,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#retry = checkRetry(options.retry);
     const clientTimeoutMs = checkNumber('clientTimeoutMs', options.clientTimeoutMs, 10_000, true);
     const skew = options.clockSkew ?? 'auto';
-    if (skew !== 'auto' && typeof skew !== 'number') throw new TypeError("clockSkew must be 'auto' or a number.");
-    if (typeof skew === 'number' && !Number.isFinite(skew)) throw new RangeError('clockSkew must be finite.');
+    if (skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
+    if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
     this.#fixedSkew = skew === 'auto' ? undefined : skew;
     this.#skew = this.#fixedSkew ?? 0;
     this.#allowIdentityChange = checkBoolean('allowIdentityChange', options.allowIdentityChange, false);
@@ -339,9 +341,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   addClient(client: TokenClient, options: ClientOptions = {}): () => void {
     this.#assertAlive();
     if (typeof (client as Partial<TokenClient> | null)?.updateToken !== 'function') {
-      throw new TypeError('client must have an updateToken(token) method.');
+      throw invalid('client', 'an object with updateToken(token)');
     }
-    if (options.grants !== undefined && !Array.isArray(options.grants)) throw new TypeError('grants must be an array.');
+    if (options.grants !== undefined && !Array.isArray(options.grants)) throw invalid('grants', 'an array');
     const entry = this.#fanOut.add(client, options);
     if (this.#held) this.#fanOut.checkGrants(this.#held.decoded.grants, entry);
     return () => {
@@ -426,7 +428,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const cycle = this.#cycle;
     if (cycle?.timeoutAt !== undefined && now >= cycle.timeoutAt) {
       cycle.timeoutAt = undefined;
-      cycle.controller?.abort(failure('FETCH_TIMEOUT', `Token fetch timed out after fetchTimeoutMs (${this.#fetchTimeoutMs} ms).`));
+      cycle.controller?.abort(failure('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#fetchTimeoutMs}).`));
     }
     const held = this.#held;
     if (held) {
@@ -434,7 +436,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       if (!held.expiredFired && serverNow >= held.exp) {
         // Also after a long sleep: the skipped about-to-expire moment is not replayed, one expiry is reported.
         held.aboutFired = held.expiredFired = true;
-        if (held.expiredAtStart) this.#fire('error', failure('TOKEN_EXPIRED', 'The initial token is already expired.'));
+        if (held.expiredAtStart) this.#fire('error', failure('TOKEN_EXPIRED', 'Initial token is expired.'));
         this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
         if (held === this.#held) this.#autoStart('expired');
       } else if (!held.aboutFired && serverNow >= held.exp - this.#aboutMs) {
@@ -478,16 +480,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** Why `decoded` may not replace the current token (judged with `skew`), or `undefined` when it may. */
   #validate(decoded: DecodedToken, skew: number): AccessManagerError | undefined {
     const exp = decoded.expiresAt.getTime();
-    if (this.#serverNow(skew) >= exp) return failure('TOKEN_EXPIRED', 'The token is expired.');
+    if (this.#serverNow(skew) >= exp) return failure('TOKEN_EXPIRED', 'Token is expired.');
     const held = this.#held;
     if (!held) return undefined;
     if (decoded.identity !== held.decoded.identity) {
       if (!this.#allowIdentityChange) {
-        return failure('IDENTITY_MISMATCH', 'The token is for another identity (set allowIdentityChange to accept it).');
+        return failure('IDENTITY_MISMATCH', 'Token is for another identity (see allowIdentityChange).');
       }
       return undefined;
     }
-    if (exp < held.exp) return failure('TOKEN_STALE', 'The token expires before the current one.');
+    if (exp < held.exp) return failure('TOKEN_STALE', 'Token expires before the current one.');
     return undefined;
   }
 
@@ -551,7 +553,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #startCycle(reason: FetchReason): Promise<string> {
     if (this.#disposed) return Promise.reject(disposedError());
     if (!this.#fetcher) {
-      return Promise.reject(failure('NO_FETCHER', 'No fetchToken option was given, so the manager cannot fetch a token.'));
+      return Promise.reject(failure('NO_FETCHER', 'No fetchToken option: cannot fetch a token.'));
     }
     if (this.#cycle) return this.#cycle.promise;
     let resolve!: (token: string) => void;
@@ -663,15 +665,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     let message: string;
     if (own && ['TOKEN_MALFORMED', 'TOKEN_EXPIRED', 'IDENTITY_MISMATCH', 'FETCH_TIMEOUT'].includes(own.code)) {
       code = own.code;
-      message = own.message.replace(/^The token/, 'The fetched token');
+      message = own.message.replace(/^Token/, 'Fetched token');
     } else {
       const status = httpStatus(reason);
       const fatal =
         status === 401 || status === 403 || (reason as { fatal?: unknown } | null)?.fatal === true || own?.code === 'FETCH_UNAUTHORIZED';
       code = fatal ? 'FETCH_UNAUTHORIZED' : 'FETCH_FAILED';
+      const http = status ? ` (HTTP ${status})` : '';
       message = fatal
-        ? `The token endpoint refused${status ? ` (HTTP ${status})` : ''}; not retrying until refresh() or updateToken().`
-        : `Token fetch failed${status ? ` (HTTP ${status})` : ''}.`;
+        ? `Token endpoint refused${http}; no retry until refresh() or updateToken().`
+        : `Token fetch failed${http}.`;
     }
     const cause = own ? own.cause : reason;
     const retryable = this.#retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH';
