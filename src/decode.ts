@@ -27,22 +27,16 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function decodePart(part: string, name: string): Record<string, unknown> {
-  // A length of 1 mod 4 can never come out of base64 encoding.
-  if (!BASE64URL.test(part) || part.length % 4 === 1) throw malformed(`${name} is not base64url`);
-  let json: string;
-  try {
-    const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    json = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw malformed(`${name} is not base64url-encoded UTF-8`);
-  }
   let value: unknown;
   try {
-    value = JSON.parse(json);
+    // A length of 1 mod 4 can never come out of base64 encoding; `atob` alone would also take `+`, `/` and spaces.
+    if (!BASE64URL.test(part) || part.length % 4 === 1) throw name;
+    const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw malformed(`${name} is not JSON`);
+    // One message for every encoding layer (base64url, UTF-8, JSON), and never the part itself.
+    throw malformed(`${name} is not base64url-encoded JSON`);
   }
   if (!isRecord(value)) throw malformed(`${name} is not a JSON object`);
   return value;
