@@ -665,7 +665,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     let message: string;
     if (own && ['TOKEN_MALFORMED', 'TOKEN_EXPIRED', 'IDENTITY_MISMATCH', 'FETCH_TIMEOUT'].includes(own.code)) {
       code = own.code;
-      message = own.message.replace(/^Token/, 'Fetched token');
+      message = own.message.replace(/^Token is/, 'Fetched token is');
     } else {
       const status = httpStatus(reason);
       const fatal =

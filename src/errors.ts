@@ -42,11 +42,12 @@ export interface AccessManagerErrorDetails {
  */
 export class AccessManagerError extends Error {
   override readonly name = 'AccessManagerError' as const;
-  readonly code: AccessManagerErrorCode;
-  readonly clientName?: string;
-  readonly attempt?: number;
-  readonly retryInMs?: number;
-  readonly twilioCode?: number;
+  // `declare`: the constructor assigns every one of these (in this order), so no field initializers are emitted.
+  declare readonly code: AccessManagerErrorCode;
+  declare readonly clientName?: string;
+  declare readonly attempt?: number;
+  declare readonly retryInMs?: number;
+  declare readonly twilioCode?: number;
 
   constructor(code: AccessManagerErrorCode, message: string, details: AccessManagerErrorDetails = {}) {
     super(message, 'cause' in details ? { cause: details.cause } : undefined);
