@@ -49,8 +49,8 @@ export const WAKE_EVENTS = ['focus', 'online', 'pageshow'] as const;
  * listeners. Outside a browser it does nothing.
  */
 export function watchWindow(onWake: (type: string) => void): () => void {
-  const win = typeof window === 'undefined' ? undefined : window;
-  const doc = typeof document === 'undefined' ? undefined : document;
+  // Read off `globalThis`: outside a browser both are simply missing.
+  const { window: win, document: doc } = globalThis as { window?: Window; document?: Document };
   if (!win?.addEventListener) return () => {};
   const listener = (event: Event) => onWake(event.type);
   for (const type of WAKE_EVENTS) win.addEventListener(type, listener);
