@@ -71,15 +71,14 @@ export function decodeToken(token: string): DecodedToken {
   if (!expiresAt) throw malformed('"exp" is missing or not a finite number');
 
   const grants = isRecord(payload.grants) ? payload.grants : undefined;
-  const identity = grants
-    ? typeof grants.identity === 'string' ? grants.identity : undefined
-    : typeof payload.sub === 'string' ? payload.sub : undefined;
+  // A token with `grants` (Twilio's) names its identity there only: its `sub` is the account SID, not a user.
+  const identity = grants ? grants.identity : payload.sub;
 
   const decoded: DecodedToken = { header, payload, expiresAt, grants: grants ?? {} };
   const issuedAt = seconds(payload.iat);
   const notBefore = seconds(payload.nbf);
   if (issuedAt) decoded.issuedAt = issuedAt;
   if (notBefore) decoded.notBefore = notBefore;
-  if (identity !== undefined) decoded.identity = identity;
+  if (typeof identity === 'string') decoded.identity = identity;
   return decoded;
 }
