@@ -12,9 +12,9 @@ const CORE_GOAL = 4096;
 /** gzip -9 bytes allowed per file in dist/. */
 const BUDGETS: Record<string, number> = {
   // Core with eventemitter3 inlined, minified: what a <script> tag downloads.
-  'token-warden.umd.min.js': 7450,
+  'token-warden.umd.min.js': 7380,
   // Core ESM as published (not minified, eventemitter3 external): what a bundler starts from.
-  'index.mjs': 8750,
+  'index.mjs': 8815,
   'http.mjs': 2200,
   'twilio.mjs': 1850,
 };
