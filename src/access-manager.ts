@@ -684,7 +684,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       ...(cause === undefined ? {} : { cause }),
       attempt,
       retryInMs,
-      ...(twilioCode === undefined ? {} : { twilioCode }),
+      twilioCode,
     });
     if (code === 'FETCH_UNAUTHORIZED') this.#failed = true;
     if (retryInMs === undefined) this.#endCycle(cycle, error);
