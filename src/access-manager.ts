@@ -179,7 +179,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#fetchTimeoutMs = checkNumber('fetchTimeoutMs', options.fetchTimeoutMs, 10_000, true);
     this.#retry = checkRetry(options.retry);
     const clientTimeoutMs = checkNumber('clientTimeoutMs', options.clientTimeoutMs, 10_000, true);
-    const skew = options.clockSkew ?? 'auto';
+    const skew = options.clockSkew === undefined ? 'auto' : options.clockSkew;
     if (skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
     if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
     this.#fixedSkew = skew === 'auto' ? undefined : skew;
@@ -344,6 +344,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       throw invalid('client', 'an object with updateToken(token)');
     }
     if (options.grants !== undefined && !Array.isArray(options.grants)) throw invalid('grants', 'an array');
+    if (options.name !== undefined && typeof options.name !== 'string') throw invalid('name', 'a string');
     const entry = this.#fanOut.add(client, options);
     if (this.#held) this.#fanOut.checkGrants(this.#held.decoded.grants, entry);
     return () => {

@@ -143,6 +143,8 @@ describe('fan-out to clients', () => {
     const { manager } = setup();
     expect(() => manager.addClient({} as never)).toThrow(TypeError);
     expect(() => manager.addClient(null as never)).toThrow(/updateToken/);
+    expect(() => manager.addClient({ updateToken() {} }, { name: 42 as never })).toThrow(TypeError);
+    expect(() => manager.addClient({ updateToken() {} }, { grants: 'chat' as never })).toThrow(/grants/);
   });
 
   it('reports GRANT_MISSING for the current and for later tokens, and still delivers', async () => {

@@ -28,6 +28,7 @@ describe('options validation', () => {
     ['retry.minDelayMs', { token, retry: { minDelayMs: '1' } }],
     ['clientTimeoutMs', { token, clientTimeoutMs: null }],
     ['clockSkew', { token, clockSkew: 'manual' }],
+    ['clockSkew', { token, clockSkew: null }],
     ['allowIdentityChange', { token, allowIdentityChange: 1 }],
     ['crossTab', { token, crossTab: 'yes' }],
     ['clock', { token, clock: { now: () => 0 } }],
