@@ -25,6 +25,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Created on first use (not at import: `sideEffects: false`), then shared. */
+let utf8: TextDecoder | undefined;
 
 function decodePart(part: string, name: string): Record<string, unknown> {
   let value: unknown;
@@ -32,8 +34,10 @@ function decodePart(part: string, name: string): Record<string, unknown> {
     // A length of 1 mod 4 can never come out of base64 encoding; `atob` alone would also take `+`, `/` and spaces.
     if (!BASE64URL.test(part) || part.length % 4 === 1) throw name;
     const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-    const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    // A plain loop: `Uint8Array.from(binary, mapFn)` goes through the iterator protocol and is ~5x slower.
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    value = JSON.parse((utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(bytes));
   } catch {
     // One message for every encoding layer (base64url, UTF-8, JSON), and never the part itself.
     throw malformed(`${name} is not base64url-encoded JSON`);
