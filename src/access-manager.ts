@@ -60,7 +60,6 @@ interface Cycle {
 /** Thrown inside an attempt to say how the failure is to be reported. */
 const failure = (code: AccessManagerErrorCode, message: string): AccessManagerError => new AccessManagerError(code, message);
 
-
 const disposedError = (): AccessManagerError => failure('DISPOSED', 'AccessManager is disposed.');
 
 const noop = (): void => {};
