@@ -19,7 +19,11 @@ export class ManualClock implements Clock {
 
   now = (): number => this.current;
 
+  /** Every delay ever armed, in order. */
+  readonly armed: number[] = [];
+
   setTimeout = (callback: () => void, ms: number): unknown => {
+    this.armed.push(ms);
     const timer = { id: this.nextId++, at: this.current + Math.max(0, ms), callback };
     this.timers.push(timer);
     return timer.id;
@@ -57,6 +61,15 @@ export class ManualClock implements Clock {
   /** Moves time forward without firing anything, like a laptop lid closed: timers are then overdue. */
   jump(ms: number): void {
     this.current += ms;
+  }
+
+  /**
+   * Moves the wall clock forward while every armed timer still needs its full remaining delay of awake time, as
+   * browsers' timers (on monotonic time) do across a sleep. This is what makes "re-arm at most every 60 s" matter.
+   */
+  sleep(ms: number): void {
+    this.current += ms;
+    for (const timer of this.timers) timer.at += ms;
   }
 
   /** Fires every overdue timer (and any that become due at the current time), as a waking machine does. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type FetchContext } from '../../src/index.js';
 import { names } from '../helpers/record.js';
-import { HOUR, MIN, SEC, SleepyClock, create, disposeAll, flush, manualFetcher, tokenAt, watch } from './support.js';
+import { HOUR, ManualClock, MIN, SEC, create, disposeAll, flush, manualFetcher, tokenAt, watch } from './support.js';
 
 afterEach(() => {
   disposeAll();
@@ -100,7 +100,7 @@ describe('wall-clock deadlines', () => {
 describe('the 60 s re-arm', () => {
   it('never arms a timer longer than 60 s, whatever the deadlines (token, backoff, fetch timeout)', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const clock = new SleepyClock(START);
+    const clock = new ManualClock(START);
     let fail = true;
     const fetchToken = vi.fn(async (_ctx: FetchContext) => {
       if (fail) throw new Error('down');
@@ -125,7 +125,7 @@ describe('the 60 s re-arm', () => {
   });
 
   it('notices a sleep past expiry within 60 s of waking, with no window event', async () => {
-    const clock = new SleepyClock(START);
+    const clock = new ManualClock(START);
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now()));
     const manager = new AccessManager({ token: tokenAt(START), fetchToken, clock });
     const { events } = watch(manager, clock);
@@ -140,7 +140,7 @@ describe('the 60 s re-arm', () => {
   });
 
   it('notices a sleep into the about-to-expire window within 60 s of waking', async () => {
-    const clock = new SleepyClock(START);
+    const clock = new ManualClock(START);
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now()));
     const manager = new AccessManager({ token: tokenAt(START), fetchToken, clock });
     const { events } = watch(manager, clock);
