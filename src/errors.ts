@@ -12,6 +12,7 @@ export type AccessManagerErrorCode =
   | 'FETCH_UNAUTHORIZED'
   | 'CLIENT_UPDATE_FAILED'
   | 'CLIENT_UPDATE_TIMEOUT'
+  | 'CLIENT_TOKEN_REJECTED'
   | 'NO_FETCHER'
   | 'DISPOSED';
 

@@ -1,7 +1,12 @@
 import type { AccessManagerError } from './errors.js';
 
 /** Why the manager is asking the fetcher for a token. */
-export type FetchReason = 'initial' | 'aboutToExpire' | 'expired' | 'manual' | 'clientError';
+/**
+ * Why the manager is asking the fetcher for a token: `'initial'` (no token yet), `'aboutToExpire'` and `'expired'`
+ * (the schedule), `'manual'` (`refresh()`), `'client'` (an SDK's own token event, see `connectTwilioClient`),
+ * `'clientError'` (`handleClientError`).
+ */
+export type FetchReason = 'initial' | 'aboutToExpire' | 'expired' | 'manual' | 'client' | 'clientError';
 
 /** What the manager passes to {@link AccessManagerOptions.fetchToken}. */
 export interface FetchContext {
@@ -68,6 +73,11 @@ export interface AccessManagerOptions {
   clockSkew?: 'auto' | number;
   /** Accept a token for another identity. Default `false`: such tokens are refused with `IDENTITY_MISMATCH`. */
   allowIdentityChange?: boolean;
+  /**
+   * The identity the app expects. A token for any other identity (the initial one, fetched, given to
+   * `updateToken` or offered by a peer tab) is refused with `IDENTITY_MISMATCH`.
+   */
+  identity?: string;
   /** Coordinate every tab of the origin: `true`, or `{ name }` to separate several managers. Default `false`. */
   crossTab?: boolean | { name: string };
   /** Injected time source, for tests and simulations. */
