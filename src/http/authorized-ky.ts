@@ -1,5 +1,6 @@
 import type { KyInstance, Options } from 'ky';
 import { defaultKy } from './default-ky.js';
+import { endRetries, hookState, replayable, type HookOptions } from './ky-compat.js';
 import { untilAborted } from './signal.js';
 
 /**
@@ -31,9 +32,9 @@ const RETRY_MARK = 'tokenWardenRetry';
 
 /**
  * Extends a ky instance so every request carries `Authorization: Bearer <token>` from `manager`, and a 401 is
- * answered by one retry with a fresh token.
+ * answered by one retry with a fresh token. Works with ky 1 (1.7 and later) and ky 2.
  *
- * - Before each request (ky's own retries included) it sets the header to `await manager.getToken()`, which
+ * - Before each request, ky's own retries included, it sets the header to `await manager.getToken()`, which
  *   fetches a token first when the current one is missing or expired.
  * - On a 401 it sends the request again, exactly once, whatever the instance's `retry` settings: if the request
  *   carried the manager's current token it awaits `manager.refresh()` (single-flight, so many calls failing
@@ -41,16 +42,20 @@ const RETRY_MARK = 'tokenWardenRetry';
  *   uses that one. The retry is sent through `instance` with the same options (its hooks and `timeout` apply,
  *   its `retry` does not). When the retry answers 401 again, or no fresh token can be had (for example the token
  *   endpoint answered 401 too: the session is over), the caller gets ky's `HTTPError` with status 401 as usual.
+ * - An error from the manager before the request is sent (no token to be had: `FETCH_UNAUTHORIZED` in state
+ *   `failed`, `DISPOSED`, ...) rejects the call with that `AccessManagerError` at once, after that one attempt:
+ *   ky does not retry it, whatever the instance's `retry` settings.
  * - Aborting the request's `signal` also stops it waiting for a token. While the token endpoint is down the
  *   manager keeps retrying and a call waits with it (ky's `timeout` covers only the HTTP exchange), so give calls
  *   a `signal` such as `AbortSignal.timeout(15_000)` where a bounded wait matters.
  *
- * An error from `manager.getToken()` before the first attempt (such as `FETCH_UNAUTHORIZED` or `DISPOSED`) rejects
- * the call with that `AccessManagerError`. If you add 401 to the instance's `retry.statusCodes`, ky itself retries
- * the whole call too, so leave it out.
+ * If you add 401 to the instance's `retry.statusCodes`, ky itself retries the whole call too, so leave it out.
+ * The one retry is not ky 2's `ky.retry()`: that counts against the instance's `retry.limit` (none with
+ * `retry: 0`) and waits for its backoff delay first.
  *
  * @param manager - An `AccessManager`, or anything shaped like {@link TokenProvider}.
- * @param instance - The ky instance to extend, with your `prefixUrl`, hooks and retry settings. Default: `ky`.
+ * @param instance - The ky instance to extend, with your base URL (`prefix` in ky 2, `prefixUrl` in ky 1), hooks
+ *   and retry settings. Default: `ky`.
  * @returns A new ky instance; `instance` itself is not changed.
  *
  * @example
@@ -58,26 +63,53 @@ const RETRY_MARK = 'tokenWardenRetry';
  * import ky from 'ky';
  * import { authorizedKy } from 'token-warden/http';
  *
- * const api = authorizedKy(manager, ky.create({ prefixUrl: 'https://api.example.com/v1' }));
+ * // ky 2; with ky 1 the option is called `prefixUrl`.
+ * const api = authorizedKy(manager, ky.create({ prefix: 'https://api.example.com/v1' }));
  * const rooms = await api.get('rooms').json<Room[]>();
  * ```
  */
 export function authorizedKy(manager: TokenProvider, instance: KyInstance = defaultKy): KyInstance {
+  // Errors of `manager.getToken()` thrown by our beforeRequest hook, for the ky 1 safety net in beforeRetry.
+  const tokenErrors = new WeakSet<object>();
+  const authorize = async (request: Request) => {
+    request.headers.set('authorization', `Bearer ${await untilAborted(manager.getToken(), request.signal)}`);
+  };
+
+  // Hooks take `...args` and read them through `hookState`: ky 1 passes positional arguments, ky 2 one object.
   return instance.extend({
     hooks: {
       beforeRequest: [
-        async (request) => {
-          request.headers.set('authorization', `Bearer ${await untilAborted(manager.getToken(), request.signal)}`);
+        async (...args: unknown[]) => {
+          const { request, options, positional } = hookState(args);
+          try {
+            await authorize(request);
+          } catch (error) {
+            if (positional) {
+              endRetries(options);
+              if (typeof error === 'object' && error !== null) tokenErrors.add(error);
+            }
+            throw error;
+          }
+        },
+      ],
+      beforeRetry: [
+        // ky 2 does not run beforeRequest hooks again for its own retries (of a 5xx, say); the token may have
+        // changed during ky's backoff, so the retry gets the manager's token of now. (ky 1 runs both.)
+        async (...args: unknown[]) => {
+          const { request, error } = hookState(args);
+          if (typeof error === 'object' && error !== null && tokenErrors.has(error)) throw error;
+          await authorize(request);
         },
       ],
       afterResponse: [
-        async (request, options, response) => {
-          if (response.status !== 401 || isRetry(options)) return;
+        async (...args: unknown[]) => {
+          const { request, options, response } = hookState(args);
+          if (response?.status !== 401 || isRetry(options)) return;
+          const replay = replayable(request, options);
+          if (replay === undefined) return;
           const token = await freshToken(manager, bearerToken(request), request.signal);
           if (token === undefined) return;
-          // ky hands hooks a clone made before sending, so the body is still unread; cloning again keeps it
-          // readable for ky should it retry the whole call after a 5xx answer to this one.
-          return instance(request.clone(), retryOptions(options, request, token));
+          return instance(replay, retryOptions(options, request, token));
         },
       ],
     },
@@ -106,23 +138,25 @@ function bearerToken(request: Request): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '')?.[1];
 }
 
-function isRetry(options: unknown): boolean {
-  const context = (options as { context?: Record<string, unknown> }).context;
-  return context?.[RETRY_MARK] === true;
+function isRetry(options: HookOptions): boolean {
+  return options.context?.[RETRY_MARK] === true;
 }
 
 /**
  * Options for the retry, from the normalized options of the first attempt. Everything already built into the
- * request (body, query string, prefix, method) is left out or cleared, or the instance's defaults would apply it
- * a second time; `hooks` is left out so ky versions that hand hooks to hooks never see ours.
+ * request (body, query string, base URL, method) is left out or cleared, or the instance's defaults would apply it
+ * a second time; `hooks` is left out so ky versions that hand hooks to hooks never see ours, and `prefixUrl`
+ * because ky 2 refuses it.
  */
-function retryOptions(options: unknown, request: Request, token: string): Options {
+function retryOptions(options: HookOptions, request: Request, token: string): Options {
   const {
     hooks,
     json,
     body,
     searchParams,
     prefixUrl,
+    prefix,
+    baseUrl,
     headers,
     retry,
     throwHttpErrors,
@@ -130,7 +164,7 @@ function retryOptions(options: unknown, request: Request, token: string): Option
     onUploadProgress,
     context,
     ...rest
-  } = options as Options & Record<string, unknown>;
+  } = options;
   return {
     ...rest,
     method: request.method,

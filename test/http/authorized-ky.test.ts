@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
 import { authorizedKy, createTokenFetcher, type TokenProvider } from '../../src/http/index.js';
 import { mintToken } from '../helpers/tokens.js';
-import { httpStatusOf, kyUnderTest as ky } from './ky-under-test.js';
+import { hookArgs, httpStatusOf, KY_VERSIONS } from './ky-under-test.js';
 import { sendJson, sendText, sleep, startServer, type ReceivedRequest, type TestServer } from './server.js';
 
 let server: TestServer;
@@ -46,244 +46,246 @@ afterEach(async () => {
   await server.close();
 });
 
-function newManager(options: Partial<AccessManagerOptions> = {}): AccessManager {
-  const manager = new AccessManager({
-    fetchToken: createTokenFetcher(`${server.origin}/token`, { ky }),
-    retry: { minDelayMs: 1, maxDelayMs: 5 },
-    ...options,
-  });
-  manager.on('error', () => {});
-  managers.push(manager);
-  return manager;
-}
-
 const bearers = (path = '/api/me') =>
   server.to(path).map((r) => /^Bearer (.+)$/.exec(r.headers.authorization ?? '')?.[1]);
 
-describe('authorizedKy: the Authorization header', () => {
-  it("sets Bearer <token> from the manager's current token", async () => {
-    const t1 = mintToken();
-    accepted.add(t1);
-    const api = authorizedKy(newManager({ token: t1 }), ky);
-    expect(await api.get(`${server.origin}/api/me`).json()).toMatchObject({ ok: true });
-    expect(bearers()).toEqual([t1]);
-    expect(server.to('/token')).toHaveLength(0);
-  });
-
-  it('waits for the first token when the manager has none yet, one fetch for many calls', async () => {
-    const t1 = mintToken();
-    issue = [t1];
-    accepted.add(t1);
-    const api = authorizedKy(newManager(), ky);
-    const results = await Promise.all(Array.from({ length: 5 }, () => api.get(`${server.origin}/api/me`).json()));
-    expect(results).toHaveLength(5);
-    expect(bearers()).toEqual([t1, t1, t1, t1, t1]);
-    expect(server.to('/token')).toHaveLength(1);
-  });
-
-  it('fetches a new token first when the current one is expired', async () => {
-    const old = mintToken({ at: Date.now() - 2 * 3600_000 });
-    const t2 = mintToken();
-    issue = [t2];
-    accepted.add(t2);
-    const api = authorizedKy(newManager({ token: old }), ky);
-    await api.get(`${server.origin}/api/me`);
-    expect(bearers()).toEqual([t2]);
-  });
-
-  it('leaves the instance it extends untouched', async () => {
-    const t1 = mintToken();
-    accepted.add(t1);
-    const base = ky.create({ headers: { 'x-app': 'demo' } });
-    authorizedKy(newManager({ token: t1 }), base);
-    const error = await base.get(`${server.origin}/api/me`).catch((e: unknown) => e);
-    expect(httpStatusOf(error)).toBe(401);
-    expect(server.to('/api/me')[0].headers.authorization).toBeUndefined();
-  });
-
-  it('rejects with the manager\'s error when no token can be had before the first attempt', async () => {
-    tokenStatus = 401;
-    const api = authorizedKy(newManager({ retry: false }), ky.create({ retry: 0 }));
-    await expect(api.get(`${server.origin}/api/me`)).rejects.toMatchObject({ code: 'FETCH_UNAUTHORIZED' });
-    expect(server.to('/api/me')).toHaveLength(0);
-  });
-});
-
-describe('authorizedKy: a 401 from the API', () => {
-  it('refreshes once and retries with the new token, which succeeds', async () => {
-    const t1 = mintToken();
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    issue = [t2];
-    accepted.add(t2); // t1 was revoked server-side although it has not expired
-    const manager = newManager({ token: t1 });
-    const api = authorizedKy(manager, ky);
-    const response = await api.get(`${server.origin}/api/me`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ ok: true });
-    expect(bearers()).toEqual([t1, t2]);
-    expect(server.to('/token')).toHaveLength(1);
-    expect(manager.token).toBe(t2);
-  });
-
-  it('passes a second 401 to the caller as HTTPError 401', async () => {
-    const t1 = mintToken();
-    issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts neither
-    const api = authorizedKy(newManager({ token: t1 }), ky);
-    const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
-    expect(httpStatusOf(error)).toBe(401);
-    expect(server.to('/api/me')).toHaveLength(2);
-    expect(server.to('/token')).toHaveLength(1);
-  });
-
-  it('makes ten concurrent calls that all get 401 share exactly one token fetch', async () => {
-    const t1 = mintToken();
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    issue = [t2];
-    accepted.add(t2);
-    const api = authorizedKy(newManager({ token: t1 }), ky);
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => api.get(`${server.origin}/api/me`, { searchParams: { i } }).json()),
-    );
-    expect(results).toHaveLength(10);
-    expect(server.to('/token')).toHaveLength(1);
-    const sent = bearers();
-    expect(sent).toHaveLength(20);
-    expect(sent.filter((t) => t === t1)).toHaveLength(10);
-    expect(sent.filter((t) => t === t2)).toHaveLength(10);
-  });
-
-  it('retries a 401 only once even when the instance has retry: 5', async () => {
-    issue = [mintToken({ at: Date.now() + 1000 })];
-    const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 5 }));
-    const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
-    expect(httpStatusOf(error)).toBe(401);
-    expect(server.to('/api/me')).toHaveLength(2);
-    expect(server.to('/token')).toHaveLength(1);
-  });
-
-  it('retries a 401 once even when the instance has retry: 0', async () => {
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    issue = [t2];
-    accepted.add(t2);
-    const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 0 }));
-    expect((await api.get(`${server.origin}/api/me`)).status).toBe(200);
-    expect(server.to('/api/me')).toHaveLength(2);
-  });
-
-  it('marks its retry, so an authorized instance wrapped again does not retry the retry', async () => {
-    issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts nothing
-    const manager = newManager({ token: mintToken() });
-    const twice = authorizedKy(manager, authorizedKy(manager, ky.create({ retry: 0 })));
-    const error = await twice.get(`${server.origin}/api/me`).catch((e: unknown) => e);
-    expect(httpStatusOf(error)).toBe(401);
-    // First attempt, the inner layer's retry, the outer layer's retry (which the inner layer leaves alone).
-    expect(server.to('/api/me')).toHaveLength(3);
-    expect(server.to('/token')).toHaveLength(1);
-  });
-
-  it('sends the same method, body, query string and headers again (POST with json)', async () => {
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    issue = [t2];
-    accepted.add(t2);
-    const base = ky.create({
-      prefixUrl: `${server.origin}/api`,
-      headers: { 'x-app': 'demo' },
-      searchParams: { v: '2' },
+describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
+  function newManager(options: Partial<AccessManagerOptions> = {}): AccessManager {
+    const manager = new AccessManager({
+      fetchToken: createTokenFetcher(`${server.origin}/token`, { ky }),
+      retry: { minDelayMs: 1, maxDelayMs: 5 },
+      ...options,
     });
-    const api = authorizedKy(newManager({ token: mintToken() }), base);
-    const result = await api
-      .post('rooms', { json: { name: 'standup' }, searchParams: { notify: 'yes' }, headers: { 'x-call': '1' } })
-      .json<{ body: string }>();
-    expect(JSON.parse(result.body)).toEqual({ name: 'standup' });
-    const sent = server.to('/api/rooms');
-    expect(sent).toHaveLength(2);
-    expect(sent[0].url).toMatch(/^\/api\/rooms\?/);
-    expect(sent[1].url).toBe(sent[0].url);
-    for (const request of sent) {
-      expect(request.method).toBe('POST');
-      expect(request.body).toBe('{"name":"standup"}');
-      expect(request.headers).toMatchObject({ 'x-app': 'demo', 'x-call': '1', 'content-type': 'application/json' });
-    }
-  });
+    manager.on('error', () => {});
+    managers.push(manager);
+    return manager;
+  }
 
-  it("runs the instance's own hooks for the retry too", async () => {
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    issue = [t2];
-    accepted.add(t2);
-    const seen: number[] = [];
-    const base = ky.create({
-      hooks: {
-        beforeRequest: [(request) => void request.headers.set('x-seq', String(seen.length))],
-        afterResponse: [(_request, _options, response) => void seen.push(response.status)],
-      },
+  describe('authorizedKy: the Authorization header', () => {
+    it("sets Bearer <token> from the manager's current token", async () => {
+      const t1 = mintToken();
+      accepted.add(t1);
+      const api = authorizedKy(newManager({ token: t1 }), ky);
+      expect(await api.get(`${server.origin}/api/me`).json()).toMatchObject({ ok: true });
+      expect(bearers()).toEqual([t1]);
+      expect(server.to('/token')).toHaveLength(0);
     });
-    await authorizedKy(newManager({ token: mintToken() }), base).get(`${server.origin}/api/me`);
-    expect(seen).toEqual([401, 200]);
-    expect(server.to('/api/me').map((r) => r.headers['x-seq'])).toEqual(['0', '1']);
+
+    it('waits for the first token when the manager has none yet, one fetch for many calls', async () => {
+      const t1 = mintToken();
+      issue = [t1];
+      accepted.add(t1);
+      const api = authorizedKy(newManager(), ky);
+      const results = await Promise.all(Array.from({ length: 5 }, () => api.get(`${server.origin}/api/me`).json()));
+      expect(results).toHaveLength(5);
+      expect(bearers()).toEqual([t1, t1, t1, t1, t1]);
+      expect(server.to('/token')).toHaveLength(1);
+    });
+
+    it('fetches a new token first when the current one is expired', async () => {
+      const old = mintToken({ at: Date.now() - 2 * 3600_000 });
+      const t2 = mintToken();
+      issue = [t2];
+      accepted.add(t2);
+      const api = authorizedKy(newManager({ token: old }), ky);
+      await api.get(`${server.origin}/api/me`);
+      expect(bearers()).toEqual([t2]);
+    });
+
+    it('leaves the instance it extends untouched', async () => {
+      const t1 = mintToken();
+      accepted.add(t1);
+      const base = ky.create({ headers: { 'x-app': 'demo' } });
+      authorizedKy(newManager({ token: t1 }), base);
+      const error = await base.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(401);
+      expect(server.to('/api/me')[0].headers.authorization).toBeUndefined();
+    });
+
+    it('rejects with the manager\'s error when no token can be had before the first attempt', async () => {
+      tokenStatus = 401;
+      const api = authorizedKy(newManager({ retry: false }), ky.create({ retry: 0 }));
+      await expect(api.get(`${server.origin}/api/me`)).rejects.toMatchObject({ code: 'FETCH_UNAUTHORIZED' });
+      expect(server.to('/api/me')).toHaveLength(0);
+    });
   });
 
-  it('does not refresh when the token changed while the request was in flight: it retries with the new one', async () => {
-    const t1 = mintToken();
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    accepted.add(t2);
-    const manager = newManager({ token: t1 });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    holdApi = (req) => (req.headers.authorization === `Bearer ${t1}` ? released : Promise.resolve());
-    const api = authorizedKy(manager, ky);
-    const call = api.get(`${server.origin}/api/me`).json();
-    while (server.to('/api/me').length === 0) await sleep(5);
-    await manager.updateToken(t2); // e.g. another tab or the app supplied a fresh token meanwhile
-    release();
-    expect(await call).toMatchObject({ ok: true });
-    expect(bearers()).toEqual([t1, t2]);
-    expect(server.to('/token')).toHaveLength(0);
+  describe('authorizedKy: a 401 from the API', () => {
+    it('refreshes once and retries with the new token, which succeeds', async () => {
+      const t1 = mintToken();
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2); // t1 was revoked server-side although it has not expired
+      const manager = newManager({ token: t1 });
+      const api = authorizedKy(manager, ky);
+      const response = await api.get(`${server.origin}/api/me`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ ok: true });
+      expect(bearers()).toEqual([t1, t2]);
+      expect(server.to('/token')).toHaveLength(1);
+      expect(manager.token).toBe(t2);
+    });
+
+    it('passes a second 401 to the caller as HTTPError 401', async () => {
+      const t1 = mintToken();
+      issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts neither
+      const api = authorizedKy(newManager({ token: t1 }), ky);
+      const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(401);
+      expect(server.to('/api/me')).toHaveLength(2);
+      expect(server.to('/token')).toHaveLength(1);
+    });
+
+    it('makes ten concurrent calls that all get 401 share exactly one token fetch', async () => {
+      const t1 = mintToken();
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2);
+      const api = authorizedKy(newManager({ token: t1 }), ky);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => api.get(`${server.origin}/api/me`, { searchParams: { i } }).json()),
+      );
+      expect(results).toHaveLength(10);
+      expect(server.to('/token')).toHaveLength(1);
+      const sent = bearers();
+      expect(sent).toHaveLength(20);
+      expect(sent.filter((t) => t === t1)).toHaveLength(10);
+      expect(sent.filter((t) => t === t2)).toHaveLength(10);
+    });
+
+    it('retries a 401 only once even when the instance has retry: 5', async () => {
+      issue = [mintToken({ at: Date.now() + 1000 })];
+      const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 5 }));
+      const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(401);
+      expect(server.to('/api/me')).toHaveLength(2);
+      expect(server.to('/token')).toHaveLength(1);
+    });
+
+    it('retries a 401 once even when the instance has retry: 0', async () => {
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2);
+      const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 0 }));
+      expect((await api.get(`${server.origin}/api/me`)).status).toBe(200);
+      expect(server.to('/api/me')).toHaveLength(2);
+    });
+
+    it('marks its retry, so an authorized instance wrapped again does not retry the retry', async () => {
+      issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts nothing
+      const manager = newManager({ token: mintToken() });
+      const twice = authorizedKy(manager, authorizedKy(manager, ky.create({ retry: 0 })));
+      const error = await twice.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(401);
+      // First attempt, the inner layer's retry, the outer layer's retry (which the inner layer leaves alone).
+      expect(server.to('/api/me')).toHaveLength(3);
+      expect(server.to('/token')).toHaveLength(1);
+    });
+
+    it('sends the same method, body, query string and headers again (POST with json)', async () => {
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2);
+      const instance = ky.create({
+        ...base(`${server.origin}/api`),
+        headers: { 'x-app': 'demo' },
+        searchParams: { v: '2' },
+      });
+      const api = authorizedKy(newManager({ token: mintToken() }), instance);
+      const result = await api
+        .post('rooms', { json: { name: 'standup' }, searchParams: { notify: 'yes' }, headers: { 'x-call': '1' } })
+        .json<{ body: string }>();
+      expect(JSON.parse(result.body)).toEqual({ name: 'standup' });
+      const sent = server.to('/api/rooms');
+      expect(sent).toHaveLength(2);
+      expect(sent[0].url).toMatch(/^\/api\/rooms\?/);
+      expect(sent[1].url).toBe(sent[0].url);
+      for (const request of sent) {
+        expect(request.method).toBe('POST');
+        expect(request.body).toBe('{"name":"standup"}');
+        expect(request.headers).toMatchObject({ 'x-app': 'demo', 'x-call': '1', 'content-type': 'application/json' });
+      }
+    });
+
+    it("runs the instance's own hooks for the retry too", async () => {
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2);
+      const seen: number[] = [];
+      const base = ky.create({
+        hooks: {
+          beforeRequest: [(...args) => void hookArgs(args).request.headers.set('x-seq', String(seen.length))],
+          afterResponse: [(...args) => void seen.push(hookArgs(args).response!.status)],
+        },
+      });
+      await authorizedKy(newManager({ token: mintToken() }), base).get(`${server.origin}/api/me`);
+      expect(seen).toEqual([401, 200]);
+      expect(server.to('/api/me').map((r) => r.headers['x-seq'])).toEqual(['0', '1']);
+    });
+
+    it('does not refresh when the token changed while the request was in flight: it retries with the new one', async () => {
+      const t1 = mintToken();
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      accepted.add(t2);
+      const manager = newManager({ token: t1 });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holdApi = (req) => (req.headers.authorization === `Bearer ${t1}` ? released : Promise.resolve());
+      const api = authorizedKy(manager, ky);
+      const call = api.get(`${server.origin}/api/me`).json();
+      while (server.to('/api/me').length === 0) await sleep(5);
+      await manager.updateToken(t2); // e.g. another tab or the app supplied a fresh token meanwhile
+      release();
+      expect(await call).toMatchObject({ ok: true });
+      expect(bearers()).toEqual([t1, t2]);
+      expect(server.to('/token')).toHaveLength(0);
+    });
+
+    it('passes the 401 on when the token endpoint refuses too (session over), without another API call', async () => {
+      tokenStatus = 401;
+      const manager = newManager({ token: mintToken() });
+      const error = await authorizedKy(manager, ky).get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(401);
+      expect((error as { request: Request }).request.url).toBe(`${server.origin}/api/me`);
+      expect(server.to('/api/me')).toHaveLength(1);
+      expect(server.to('/token')).toHaveLength(1);
+      expect(manager.state).toBe('failed');
+    });
+
+    it('stops waiting for the new token when the caller aborts', async () => {
+      tokenHangs = true;
+      const manager = newManager({ token: mintToken() });
+      const controller = new AbortController();
+      const api = authorizedKy(manager, ky.create({ retry: 0 }));
+      const call = api.get(`${server.origin}/api/me`, { signal: controller.signal }).catch((e: unknown) => e);
+      while (server.to('/token').length === 0) await sleep(5); // the refresh is under way and will not end
+      controller.abort();
+      expect(await call).toMatchObject({ name: 'AbortError' });
+      expect(server.to('/api/me')).toHaveLength(1);
+    });
   });
 
-  it('passes the 401 on when the token endpoint refuses too (session over), without another API call', async () => {
-    tokenStatus = 401;
-    const manager = newManager({ token: mintToken() });
-    const error = await authorizedKy(manager, ky).get(`${server.origin}/api/me`).catch((e: unknown) => e);
-    expect(httpStatusOf(error)).toBe(401);
-    expect((error as { request: Request }).request.url).toBe(`${server.origin}/api/me`);
-    expect(server.to('/api/me')).toHaveLength(1);
-    expect(server.to('/token')).toHaveLength(1);
-    expect(manager.state).toBe('failed');
-  });
-
-  it('stops waiting for the new token when the caller aborts', async () => {
-    tokenHangs = true;
-    const manager = newManager({ token: mintToken() });
-    const controller = new AbortController();
-    const api = authorizedKy(manager, ky.create({ retry: 0 }));
-    const call = api.get(`${server.origin}/api/me`, { signal: controller.signal }).catch((e: unknown) => e);
-    while (server.to('/token').length === 0) await sleep(5); // the refresh is under way and will not end
-    controller.abort();
-    expect(await call).toMatchObject({ name: 'AbortError' });
-    expect(server.to('/api/me')).toHaveLength(1);
-  });
-});
-
-describe('authorizedKy: TokenProvider', () => {
-  it('works with any object shaped like TokenProvider', async () => {
-    const t1 = mintToken();
-    const t2 = mintToken({ at: Date.now() + 1000 });
-    accepted.add(t2);
-    let current = t1;
-    let refreshes = 0;
-    const provider: TokenProvider = {
-      get token() {
-        return current;
-      },
-      getToken: async () => current,
-      refresh: async () => {
-        refreshes++;
-        current = t2;
-        return current;
-      },
-    };
-    expect((await authorizedKy(provider, ky).get(`${server.origin}/api/me`)).status).toBe(200);
-    expect(refreshes).toBe(1);
-    expect(bearers()).toEqual([t1, t2]);
+  describe('authorizedKy: TokenProvider', () => {
+    it('works with any object shaped like TokenProvider', async () => {
+      const t1 = mintToken();
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      accepted.add(t2);
+      let current = t1;
+      let refreshes = 0;
+      const provider: TokenProvider = {
+        get token() {
+          return current;
+        },
+        getToken: async () => current,
+        refresh: async () => {
+          refreshes++;
+          current = t2;
+          return current;
+        },
+      };
+      expect((await authorizedKy(provider, ky).get(`${server.origin}/api/me`)).status).toBe(200);
+      expect(refreshes).toBe(1);
+      expect(bearers()).toEqual([t1, t2]);
+    });
   });
 });
