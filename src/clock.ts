@@ -6,6 +6,13 @@ export const MAX_TIMEOUT_MS = 2_147_483_647;
 // Globals are looked up at call time so fake timers installed after import (vi.useFakeTimers, page.clock) work.
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  setTimeout: (callback, ms) => {
+    const handle: unknown = setTimeout(callback, ms);
+    // Node, Bun and Deno hand back an object whose `unref()` lets the process exit while only this timer is
+    // pending: a manager left undisposed in a test run or a server render must not hold the process open.
+    // Browsers return a number.
+    if (typeof handle === 'object' && handle !== null) (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
