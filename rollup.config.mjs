@@ -12,6 +12,23 @@ const external = (id) => /^(eventemitter3|ky|@twilio\/|twilio-)/.test(id) || id 
 const ts = () =>
   typescript({ tsconfig: './tsconfig.json', declaration: false, removeComments: true, noEmitOnError: true });
 
+// `Symbol.dispose` is typed only by TypeScript's `esnext.disposable` lib (TS >= 5.2), which many apps do not list
+// (`lib: ["es2022", "dom"]`), and a declaration file that names it then fails their type-check (TS2550) unless they
+// skip lib checks. So every declaration file that uses it declares the one symbol itself, the way @types/node does:
+// it merges with the lib's own declaration where that is present (same property, same `unique symbol`), works on any
+// TypeScript version, and adds nothing else to the app's globals (no `Disposable`, `DisposableStack`, ...).
+const disposeSymbol = `
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+`;
+const declareDisposeSymbol = () => ({
+  name: 'declare-dispose-symbol',
+  renderChunk: (code) => (code.includes('Symbol.dispose') ? `${code.trimEnd()}\n${disposeSymbol}` : null),
+});
+
 export default [
   ...Object.entries(entries).flatMap(([name, input]) => [
     {
@@ -26,7 +43,7 @@ export default [
     {
       input,
       external,
-      plugins: [dts({ tsconfig: './tsconfig.json' })],
+      plugins: [dts({ tsconfig: './tsconfig.json' }), declareDisposeSymbol()],
       output: [
         { file: `dist/${name}.d.mts`, format: 'es' },
         { file: `dist/${name}.d.cts`, format: 'es' },

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // Packaging gates, run on exactly what `npm publish` would upload:
 //   1. build (skip with --no-build), then `npm pack` into a temp dir and unpack it as node_modules/token-warden
-//      of a throwaway consumer project;
-//   2. publint on the unpacked package (warnings count as errors; suggestions are printed only);
-//   3. @arethetypeswrong/cli on the tarball, profile "node16" (see below);
-//   4. tsc on test/consumer/index.ts against the unpacked package, under `moduleResolution: nodenext` and
-//      `bundler` (test/consumer/tsconfig.*.json).
+//      of a throwaway consumer project (scripts/lib/packed-consumer.mjs);
+//   2. the tarball has LICENSE, README.md and package.json, and every relative link or image in README.md points
+//      at a file inside it (the README is all a user of the registry sees);
+//   3. publint on the unpacked package (warnings count as errors; suggestions are printed only);
+//   4. @arethetypeswrong/cli on the tarball, profile "node16" (see below);
+//   5. tsc on test/consumer against the unpacked package, strict and without skipLibCheck, with TypeScript 6 and
+//      5 (the `typescript-5` devDependency): under `moduleResolution: nodenext` and `bundler`
+//      (test/consumer/tsconfig.*.json), and under the `lib` settings apps commonly have (LIBS below). The configs
+//      set `skipDefaultLibCheck`, which skips only TypeScript's own lib files (half the time of each run): the
+//      package's declarations and those of its dependencies are still checked as an app without skipLibCheck would.
 // Exits non-zero when any gate fails. `--keep` leaves the temp dir for inspection.
 //
 // Why attw's "node16" profile: it checks node16/nodenext resolution from both ESM and CJS importers and bundler
@@ -13,65 +18,98 @@
 // node10 ignores `exports`, so `token-warden/http` and `token-warden/twilio` cannot resolve there without a
 // `typesVersions` map or stub directories; the root entry still works there through `main`/`types`.
 // The `./token-warden.umd.min.js` export is left out of the attw run (see there).
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, normalize } from 'node:path';
+import { Abort, packIntoConsumer, root, run, tempDir } from './lib/packed-consumer.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const failures = [];
 
 const heading = (text) => console.log(`\n== ${text}`);
-const run = (command, argv, options = {}) => {
-  const result = spawnSync(command, argv, { cwd: root, encoding: 'utf8', ...options });
-  if (result.error) throw result.error;
-  return result;
-};
 const fail = (gate, detail) => {
   failures.push(gate);
   console.log(`✗ ${gate}${detail ? `: ${detail}` : ''}`);
 };
 const ok = (gate) => console.log(`✓ ${gate}`);
-/** A gate failed in a way that makes the later ones meaningless. */
-class Abort extends Error {}
 
-const tmp = mkdtempSync(join(os.tmpdir(), 'token-warden-pack-'));
+/** The compilers the consumer is checked with: the repo's own TypeScript 6 and the `typescript-5` alias. */
+const COMPILERS = [
+  ['TS 6', 'typescript'],
+  ['TS 5', 'typescript-5'],
+];
+/**
+ * `lib` settings of real apps, each checked on top of tsconfig.bundler.json (a `lib` changes only the globals; the
+ * two resolution configs, which use esnext libs, cover how the files are found). disposable.ts, which uses
+ * `using`, joins only where the lib has `Disposable`.
+ */
+const LIBS = [
+  ['es2020', 'dom'],
+  ['es2022', 'dom'],
+  ['es2022', 'dom', 'dom.iterable'],
+  ['esnext', 'dom'],
+];
+const hasDisposable = (lib) => lib.some((l) => l === 'esnext' || l === 'esnext.disposable');
+
+/** Runs `node <argv>` without blocking, for a few tsc runs side by side. */
+const runAsync = (argv, cwd) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output: output.trim() }));
+  });
+
+/** Maps `items` through `fn` with at most `limit` in flight, keeping their order. */
+async function mapLimited(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Relative link and image targets of a Markdown file (inline `[..](x)` / `![..](x)`, `<img src>`, `<a href>`). */
+function relativeLinks(markdown) {
+  const prose = markdown.replace(/^\s*```[\s\S]*?^\s*```/gm, '').replace(/`[^`\n]*`/g, '');
+  const targets = [
+    ...[...prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]),
+    ...[...prose.matchAll(/<(?:img|a)\s[^>]*?(?:src|href)="([^"]+)"/g)].map((m) => m[1]),
+  ];
+  return targets.filter((t) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(t)).map((t) => t.split('#')[0]);
+}
+
+const tmp = tempDir('token-warden-pack-', args.has('--keep'));
 try {
   if (!args.has('--no-build')) {
     heading('build');
     const build = run('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
-    if (build.status !== 0) {
-      throw new Abort('build');
-    }
+    if (build.status !== 0) throw new Abort('build');
   }
 
   heading('npm pack');
-  const pack = run('npm', ['pack', '--json', '--pack-destination', tmp]);
-  if (pack.status !== 0) {
-    console.log(pack.stdout, pack.stderr);
-    throw new Abort('npm pack');
-  }
-  const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')));
-  const tarball = join(tmp, info.filename);
+  const { tarball, consumer, installed, info } = packIntoConsumer(tmp.dir);
   console.log(`${info.filename}: ${info.entryCount} files, ${info.size} bytes packed, ${info.unpackedSize} unpacked`);
   for (const file of info.files) console.log(`  ${file.path} (${file.size} B)`);
 
-  // A consumer project: the unpacked tarball as node_modules/token-warden; its dependencies and peers
-  // (eventemitter3, ky, the Twilio SDK types) are symlinked from this repo's node_modules.
-  const consumer = join(tmp, 'consumer');
-  const installed = join(consumer, 'node_modules', 'token-warden');
-  mkdirSync(installed, { recursive: true });
-  const untar = run('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
-  if (untar.status !== 0) {
-    console.log(untar.stderr);
-    throw new Abort('unpack tarball');
-  }
-  for (const entry of readdirSync(join(root, 'node_modules'))) {
-    if (entry === 'token-warden' || entry.startsWith('.')) continue;
-    symlinkSync(join(root, 'node_modules', entry), join(consumer, 'node_modules', entry));
-  }
+  heading('tarball contents');
+  const packed = new Set(info.files.map((file) => file.path));
+  const missing = ['LICENSE', 'README.md', 'package.json'].filter((file) => !packed.has(file));
+  if (missing.length) fail('tarball contents', `missing ${missing.join(', ')}`);
+  else ok('LICENSE, README.md and package.json packed');
+  const broken = relativeLinks(readFileSync(join(installed, 'README.md'), 'utf8')).filter(
+    (target) => target && !existsSync(join(installed, normalize(decodeURI(target)))),
+  );
+  if (broken.length) fail('README links', `not in the tarball: ${[...new Set(broken)].join(', ')}`);
+  else ok('every relative README link points into the tarball');
 
   heading('publint');
   const { publint } = await import('publint');
@@ -99,23 +137,34 @@ try {
 
   heading('consumer type-check (test/consumer against the packed package)');
   cpSync(join(root, 'test', 'consumer'), consumer, { recursive: true });
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const configs = readdirSync(consumer).filter((f) => /^tsconfig\..+\.json$/.test(f));
-  if (configs.length === 0) fail('consumer type-check', 'no test/consumer/tsconfig.*.json');
-  for (const config of configs) {
-    const result = run(process.execPath, [tsc, '-p', join(consumer, config), '--pretty', 'false'], { cwd: consumer });
-    const output = `${result.stdout}${result.stderr}`.trim();
-    if (result.status !== 0) {
-      console.log(output.replaceAll(`${consumer}/`, ''));
-      fail(`tsc -p ${config}`);
-    } else ok(`tsc -p ${config}`);
+  const bases = readdirSync(consumer).filter((f) => /^tsconfig\..+\.json$/.test(f));
+  if (!bases.includes('tsconfig.bundler.json')) throw new Abort('consumer type-check: no test/consumer/tsconfig.bundler.json');
+  const configs = [...bases];
+  for (const lib of LIBS) {
+    const config = `tsconfig.lib-${lib.join('-')}.json`;
+    const files = hasDisposable(lib) ? ['index.ts', 'disposable.ts'] : ['index.ts'];
+    writeFileSync(join(consumer, config), JSON.stringify({ extends: './tsconfig.bundler.json', compilerOptions: { lib }, files }));
+    configs.push(config);
   }
+  const jobs = COMPILERS.flatMap(([name, pkg]) => configs.map((config) => ({ name, pkg, config })));
+  const started = Date.now();
+  const results = await mapLimited(jobs, Math.min(2, os.availableParallelism()), ({ pkg, config }) =>
+    runAsync([join(consumer, 'node_modules', pkg, 'bin', 'tsc'), '-p', config, '--pretty', 'false'], consumer),
+  );
+  jobs.forEach(({ name, config }, index) => {
+    const { status, output } = results[index];
+    const label = `${name}: tsc -p ${config}`;
+    if (status !== 0) {
+      console.log(output.replaceAll(`${consumer}/`, ''));
+      fail(label);
+    } else ok(label);
+  });
+  console.log(`  (${jobs.length} runs in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 } catch (error) {
   if (!(error instanceof Abort)) throw error;
   fail(error.message);
 } finally {
-  if (args.has('--keep')) console.log(`\nkept ${relative(process.cwd(), tmp) || tmp}`);
-  else rmSync(tmp, { recursive: true, force: true });
+  tmp.done();
 }
 
 if (failures.length) {

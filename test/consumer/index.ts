@@ -1,5 +1,6 @@
 // A consumer of the published package, type-checked by scripts/check-package.mjs against the packed tarball
-// under `moduleResolution: nodenext` and `bundler` (tsconfig.nodenext.json, tsconfig.bundler.json).
+// under `moduleResolution: nodenext` and `bundler` (tsconfig.nodenext.json, tsconfig.bundler.json), with
+// TypeScript 6 and 5, and under lib settings without `esnext` (so nothing here may need them; see disposable.ts).
 // Inside this repo (tsconfig.test.json) 'token-warden' resolves to the package itself through its `exports`,
 // so `npm run typecheck` needs a built dist/ as well.
 import {
