@@ -19,6 +19,8 @@ let tokenStatus: number | undefined;
 let tokenHangs: boolean;
 /** Lets a test hold an API answer until it says so. */
 let holdApi: ((request: ReceivedRequest) => Promise<void>) | undefined;
+/** Statuses the API answers with, one per request, before it looks at the token. */
+let apiStatuses: number[];
 const managers: AccessManager[] = [];
 
 beforeEach(async () => {
@@ -27,6 +29,7 @@ beforeEach(async () => {
   tokenStatus = undefined;
   tokenHangs = false;
   holdApi = undefined;
+  apiStatuses = [];
   server = await startServer(async (req, res) => {
     const path = req.url.split('?')[0];
     if (path === '/token') {
@@ -36,6 +39,8 @@ beforeEach(async () => {
       return next === undefined ? sendText(res, 500, 'no token to issue') : sendJson(res, 200, { token: next });
     }
     await holdApi?.(req);
+    const status = apiStatuses.shift();
+    if (status !== undefined) return sendJson(res, status, { error: 'try again' });
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (bearer === undefined || !accepted.has(bearer)) return sendJson(res, 401, { error: 'invalid token' });
     sendJson(res, 200, { ok: true, path: req.url, method: req.method, body: req.body });
@@ -48,6 +53,32 @@ afterEach(async () => {
 
 const bearers = (path = '/api/me') =>
   server.to(path).map((r) => /^Bearer (.+)$/.exec(r.headers.authorization ?? '')?.[1]);
+
+/** `provider` with its getToken() and refresh() calls counted. */
+function counted(provider: TokenProvider): { provider: TokenProvider; calls: { getToken: number; refresh: number } } {
+  const calls = { getToken: 0, refresh: 0 };
+  return {
+    calls,
+    provider: {
+      get token() {
+        return provider.token;
+      },
+      getToken: () => (calls.getToken++, provider.getToken()),
+      refresh: () => (calls.refresh++, provider.refresh()),
+    },
+  };
+}
+
+describe('authorizedKy: the default instance', () => {
+  it('extends ky itself when no instance is given', async () => {
+    const t1 = mintToken();
+    accepted.add(t1);
+    const manager = new AccessManager({ token: t1 });
+    managers.push(manager);
+    expect(await authorizedKy(manager).get(`${server.origin}/api/me`).json()).toMatchObject({ ok: true });
+    expect(bearers()).toEqual([t1]);
+  });
+});
 
 describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
   function newManager(options: Partial<AccessManagerOptions> = {}): AccessManager {
@@ -107,6 +138,53 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
       const api = authorizedKy(newManager({ retry: false }), ky.create({ retry: 0 }));
       await expect(api.get(`${server.origin}/api/me`)).rejects.toMatchObject({ code: 'FETCH_UNAUTHORIZED' });
       expect(server.to('/api/me')).toHaveLength(0);
+    });
+
+    it("passes the manager's error on after exactly one attempt with ky's default retry settings", async () => {
+      tokenStatus = 401; // the session is over: FETCH_UNAUTHORIZED, state failed
+      const manager = newManager();
+      const { provider, calls } = counted(manager);
+      const api = authorizedKy(provider, ky); // retry: ky's default (2 retries of a GET)
+      const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'AccessManagerError', code: 'FETCH_UNAUTHORIZED' });
+      expect(calls).toEqual({ getToken: 1, refresh: 0 });
+      expect(server.to('/token')).toHaveLength(1);
+      expect(server.to('/api/me')).toHaveLength(0);
+      expect(manager.state).toBe('failed');
+
+      // In state failed the next call gets the error again after one attempt (getToken() asks the endpoint once).
+      const again = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(again).toMatchObject({ name: 'AccessManagerError', code: 'FETCH_UNAUTHORIZED' });
+      expect(calls).toEqual({ getToken: 2, refresh: 0 });
+      expect(server.to('/token')).toHaveLength(2);
+      expect(server.to('/api/me')).toHaveLength(0);
+    });
+
+    it("passes the manager's error on at once, without waiting for the instance's retry delay", async () => {
+      const manager = newManager({ token: mintToken() });
+      manager.dispose();
+      const { provider, calls } = counted(manager);
+      // A retry of the error would first wait a minute: the test would time out.
+      const api = authorizedKy(provider, ky.create({ retry: { limit: 5, delay: () => 60_000 } }));
+      await expect(api.get(`${server.origin}/api/me`)).rejects.toMatchObject({ code: 'DISPOSED' });
+      expect(calls).toEqual({ getToken: 1, refresh: 0 });
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it("gives ky's own retries (here of a 503) the manager's token of the moment", async () => {
+      const t1 = mintToken();
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      accepted.add(t2);
+      const manager = newManager({ token: t1 });
+      apiStatuses = [503];
+      // While the first answer is on its way, the app adopts a new token (t1 is revoked with it).
+      holdApi = async () => {
+        if (manager.token === t1) await manager.updateToken(t2);
+      };
+      const api = authorizedKy(manager, ky.create({ retry: { limit: 1, delay: () => 0 } }));
+      expect((await api.get(`${server.origin}/api/me`)).status).toBe(200);
+      expect(bearers()).toEqual([t1, t2]);
+      expect(server.to('/token')).toHaveLength(0);
     });
   });
 
@@ -204,6 +282,38 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
         expect(request.method).toBe('POST');
         expect(request.body).toBe('{"name":"standup"}');
         expect(request.headers).toMatchObject({ 'x-app': 'demo', 'x-call': '1', 'content-type': 'application/json' });
+      }
+    });
+
+    it('sends a json body again from an instance with retry: 0 (ky 2 has then already sent the request it shows)', async () => {
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2);
+      const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 0 }));
+      const result = await api.post(`${server.origin}/api/rooms`, { json: { name: 'standup' } }).json<{ body: string }>();
+      expect(JSON.parse(result.body)).toEqual({ name: 'standup' });
+      expect(server.to('/api/rooms').map((r) => [r.method, r.body, r.headers['content-type']])).toEqual([
+        ['POST', '{"name":"standup"}', 'application/json'],
+        ['POST', '{"name":"standup"}', 'application/json'],
+      ]);
+      expect(bearers('/api/rooms')).toEqual([expect.any(String), t2]);
+    });
+
+    it('sends a FormData body again with a Content-Type boundary that matches it, also with retry: 0', async () => {
+      const t2 = mintToken({ at: Date.now() + 1000 });
+      issue = [t2];
+      accepted.add(t2);
+      const form = new FormData();
+      form.set('room', 'standup');
+      const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 0 }));
+      expect((await api.post(`${server.origin}/api/rooms`, { body: form })).status).toBe(200);
+      const sent = server.to('/api/rooms');
+      expect(sent).toHaveLength(2);
+      for (const request of sent) {
+        const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(request.headers['content-type'] ?? '')?.[1];
+        expect(boundary).toBeDefined();
+        expect(request.body).toContain(`--${boundary}\r\nContent-Disposition: form-data; name="room"`);
+        expect(request.body).toContain('standup');
       }
     });
 
