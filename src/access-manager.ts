@@ -1,9 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
-import { findTwilioCode, httpStatus, isTokenError } from './client-error.js';
+import { classifyFailure, Refusal } from './classify.js';
+import { CLIENT_EVENT, findTwilioCode, isKnownTokenCode, isTokenError, read, refreshableCode } from './client-error.js';
 import { realClock } from './clock.js';
 import { type CrossTabLink, openCrossTab } from './cross-tab.js';
-import { type DecodedToken, decodeToken } from './decode.js';
-import { AccessManagerError, type AccessManagerErrorCode, isAccessManagerError } from './errors.js';
+import { type DecodedToken, decodeOrWhy, decodeToken } from './decode.js';
+import { AccessManagerError, type AccessManagerErrorCode } from './errors.js';
 import { FanOut } from './fan-out.js';
 import { DEFAULT_RETRY, type RetryPolicy, backoffCap, retryDelay } from './retry.js';
 import { Scheduler, watchWindow } from './scheduler.js';
@@ -24,6 +25,14 @@ import type {
 const PEER_WAIT_MS = 200;
 /** Skew measurements below this are noise (network latency, second-granular `iat`). */
 const MIN_SKEW_MS = 1000;
+/**
+ * A client's token error within this long of the last refresh a client caused counts as "the fresh token was
+ * rejected too": a new token did not help, so the next one waits for the backoff (also across tabs, where the
+ * fresh token may have come from a peer).
+ */
+const CLIENT_REJECT_WINDOW_MS = 60_000;
+/** A token without `iat` is assumed to live at most this long (Twilio's maximum) when judging a `serverTime`. */
+const MAX_LIFETIME_MS = 86_400_000;
 
 /** The token the manager holds, and which of its once-per-token events have fired. */
 interface Held {
@@ -33,8 +42,24 @@ interface Held {
   exp: number;
   aboutFired: boolean;
   expiredFired: boolean;
-  /** The constructor's token was already expired: report `TOKEN_EXPIRED` before `tokenExpired`. */
+  /** The constructor's token was already expired: report `TOKEN_EXPIRED` before its events. */
   expiredAtStart?: boolean;
+}
+
+/**
+ * Refreshes caused by clients (their token errors, their own token events): at most one at once per held token;
+ * when a fresh token is rejected again, the next refresh waits for the backoff schedule, so a server that refuses
+ * every token cannot make the manager fetch in a loop.
+ */
+interface ClientGuard {
+  /** The held token a client refresh was already made for. */
+  spent: string | undefined;
+  /** Local time of the last refresh a client caused. */
+  lastAt: number;
+  /** Rejections in a row of tokens that a client refresh had just brought. */
+  streak: number;
+  /** Local time of the held-back refresh, while waiting out the backoff. */
+  retryAt: number | undefined;
 }
 
 /** One refresh: possibly several attempts, shared by every caller (single-flight). */
@@ -57,7 +82,6 @@ interface Cycle {
   queued?: boolean;
 }
 
-/** Thrown inside an attempt to say how the failure is to be reported. */
 const failure = (code: AccessManagerErrorCode, message: string): AccessManagerError => new AccessManagerError(code, message);
 
 const disposedError = (): AccessManagerError => failure('DISPOSED', 'AccessManager is disposed.');
@@ -105,6 +129,29 @@ function checkCrossTab(value: unknown): string | undefined {
   return name;
 }
 
+/** A fetcher's `serverTime` in ms, when it is a finite number or a valid `Date` (also from another realm). */
+function serverTimeOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  try {
+    const ms = Object.prototype.toString.call(value) === '[object Date]' ? Date.prototype.getTime.call(value) : NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * False for a server time that cannot be right for `decoded`: further from the token's own `iat`..`exp` than the
+ * token's lifetime (a `serverTime` of 0 or `null` read as the epoch, a peer's absurd skew). Such a time would make
+ * the token look valid for decades, or expired at once.
+ */
+function plausible(decoded: DecodedToken, serverTime: number): boolean {
+  const exp = decoded.expiresAt.getTime();
+  const iat = decoded.issuedAt?.getTime();
+  const lifetime = iat !== undefined && iat < exp ? exp - iat : MAX_LIFETIME_MS;
+  return serverTime >= (iat ?? exp) - lifetime && serverTime <= exp + lifetime;
+}
+
 function checkClock(value: unknown): Clock {
   if (value === undefined) return realClock;
   const clock = value as Partial<Clock> | null;
@@ -142,7 +189,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   readonly #retry: RetryPolicy | false;
   readonly #fixedSkew: number | undefined;
   readonly #allowIdentityChange: boolean;
+  readonly #identity: string | undefined;
   readonly #clock: Clock;
+  readonly #random: () => number;
   readonly #scheduler: Scheduler;
   readonly #fanOut: FanOut;
   readonly #unwatch: () => void;
@@ -159,11 +208,15 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #shortStreak = 0;
   /** Earliest local time for the next automatic refresh while the storm guard holds it back. */
   #autoRefreshAt: number | undefined;
+  readonly #guard: ClientGuard = { spent: undefined, lastAt: -Infinity, streak: 0, retryAt: undefined };
+  /** The client fan-out of the newest adopted token: what `updateToken` waits for, whichever token is newest. */
+  #delivered: Promise<void> = Promise.resolve();
 
   /**
    * @throws TypeError or RangeError naming the option when an option is invalid; {@link AccessManagerError}
-   * `TOKEN_MALFORMED` when `token` cannot be decoded. An expired `token` does not throw: `error` with
-   * `TOKEN_EXPIRED` fires right after construction and, with a fetcher, a refresh starts.
+   * `TOKEN_MALFORMED` when `token` cannot be decoded, `IDENTITY_MISMATCH` when it is for another identity than
+   * the `identity` option. An expired `token` does not throw: `error` with `TOKEN_EXPIRED` fires right after
+   * construction, then its `tokenAboutToExpire` and `tokenExpired`, and, with a fetcher, a refresh starts.
    */
   constructor(options: AccessManagerOptions) {
     super();
@@ -184,11 +237,19 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#fixedSkew = skew === 'auto' ? undefined : skew;
     this.#skew = this.#fixedSkew ?? 0;
     this.#allowIdentityChange = checkBoolean('allowIdentityChange', options.allowIdentityChange, false);
+    const identity = options.identity;
+    if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
+    this.#identity = identity;
     const crossTab = checkCrossTab(options.crossTab);
-    this.#clock = checkClock(options.clock);
+    const clock = (this.#clock = checkClock(options.clock));
+    if (clock.random !== undefined && typeof clock.random !== 'function') throw invalid('clock.random', 'a function');
+    this.#random = clock.random ? () => clock.random!() : () => Math.random();
 
     if (token !== undefined) {
       const decoded = decodeToken(token);
+      if (identity !== undefined && decoded.identity !== identity) {
+        throw failure('IDENTITY_MISMATCH', 'Token is for another identity than the identity option.');
+      }
       this.#skew = this.#learnSkew(decoded);
       const held: Held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
       held.expiredAtStart = this.#serverNow() >= held.exp;
@@ -208,6 +269,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
             () => this.#shareableToken(),
             () => this.#skew,
           );
+    // How `token-warden/twilio` (bundled apart, without this class) reports an SDK's own token event: a refresh
+    // with the reason `'client'`, under the client guard. Not enumerable and not typed: not public API.
+    Object.defineProperty(this, CLIENT_EVENT, { value: () => this.#clientRefresh('client', undefined, undefined) });
 
     if (this.#held?.expiredAtStart) {
       // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
@@ -280,11 +344,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   async updateToken(token: string): Promise<void> {
     this.#assertAlive();
-    if (token === this.#held?.token) return;
     const decoded = decodeToken(token);
+    if (token === this.#held?.token) return;
     const skew = this.#learnSkew(decoded);
-    const problem = this.#validate(decoded, skew);
-    if (problem) throw problem;
+    const problem = this.#validate(decoded, skew, 'Token');
+    if (problem) throw new AccessManagerError(problem.code, problem.message);
     await this.#adopt(token, decoded, 'manual', skew);
   }
 
@@ -312,7 +376,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /**
    * The current token when it is not expired (skew-corrected), else the result of a refresh. Waits for the first
-   * token when there is none yet.
+   * token when there is none yet. Never resolves with an expired token.
    *
    * @example
    * ```ts
@@ -339,11 +403,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   addClient(client: TokenClient, options: ClientOptions = {}): () => void {
     this.#assertAlive();
-    if (typeof (client as Partial<TokenClient> | null)?.updateToken !== 'function') {
+    if (typeof read(client, 'updateToken') !== 'function') {
       throw invalid('client', 'an object with updateToken(token)');
     }
-    if (options.grants !== undefined && !Array.isArray(options.grants)) throw invalid('grants', 'an array');
-    if (options.name !== undefined && typeof options.name !== 'string') throw invalid('name', 'a string');
     const entry = this.#fanOut.add(client, options);
     if (this.#held) this.#fanOut.checkGrants(this.#held.decoded.grants, entry);
     return () => {
@@ -358,19 +420,27 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   }
 
   /**
-   * Hands the manager an SDK's or HTTP layer's error. When it means "token expired or invalid" (HTTP 401, Twilio
-   * 20101/20104/31204/31205 in `code`, `twilioCode` or `errorCode`, also inside `cause`/`originalError`), a
-   * refresh starts (shared with any in flight) and it returns `true`; otherwise `false`.
+   * Hands the manager an SDK's or HTTP layer's error. When it means "token expired or invalid" (a refreshable
+   * Twilio code: 20101, 20104, 31204, 31205 or 51207 in `code`, `twilioCode` or `errorCode`, also inside
+   * `cause`/`originalError`; or HTTP 401, unless a Twilio code that a new token does not fix is beside it), a
+   * refresh starts (shared with any in flight) and it returns `true`; otherwise `false`. Never throws, whatever
+   * it is given.
+   *
+   * Refreshes caused this way are guarded: at most one per held token, and when a token fetched because of a
+   * client error is rejected again, `error` reports `CLIENT_TOKEN_REJECTED` and the next refresh waits for the
+   * retry backoff, so a server that refuses every token cannot make the manager fetch in a loop.
+   *
+   * @param clientName - Named in `CLIENT_TOKEN_REJECTED` errors (`connectTwilioClient` passes the client's name).
    *
    * @example
    * ```ts
-   * device.on('error', (err) => manager.handleClientError(err));
+   * device.on('error', (err) => manager.handleClientError(err, 'voice'));
    * ```
    */
-  handleClientError(error: unknown): boolean {
+  handleClientError(error: unknown, clientName?: string): boolean {
     this.#assertAlive();
     if (!isTokenError(error)) return false;
-    if (this.#fetcher) this.#startCycle('clientError').catch(noop);
+    if (this.#fetcher) this.#clientRefresh('clientError', error, typeof clientName === 'string' ? clientName : undefined);
     return true;
   }
 
@@ -406,16 +476,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   }
 
   /**
-   * The skew to use after seeing `decoded` (and the fetcher's `serverTime`). A `serverTime` is trusted both ways;
-   * without one only an `iat` in the local future says something (the local clock is behind). An old `iat` says
-   * nothing: the server may hand out a cached token.
+   * The skew to use after seeing `decoded` (and the fetcher's `serverTime`). A `serverTime` is trusted both ways
+   * when it is plausible for the token; without one only an `iat` in the local future says something (the local
+   * clock is behind). An old `iat` says nothing: the server may hand out a cached token.
    */
-  #learnSkew(decoded: DecodedToken, serverTime?: number | Date): number {
+  #learnSkew(decoded: DecodedToken, serverTime?: number): number {
     if (this.#fixedSkew !== undefined) return this.#fixedSkew;
     const now = this.#clock.now();
-    if (serverTime !== undefined) {
-      const measured = new Date(serverTime).getTime() - now;
-      if (Number.isFinite(measured)) return Math.abs(measured) < MIN_SKEW_MS ? 0 : measured;
+    if (serverTime !== undefined && plausible(decoded, serverTime)) {
+      const measured = serverTime - now;
+      return Math.abs(measured) < MIN_SKEW_MS ? 0 : measured;
     }
     const ahead = (decoded.issuedAt?.getTime() ?? -Infinity) - now;
     return ahead >= MIN_SKEW_MS && ahead > this.#skew ? ahead : this.#skew;
@@ -428,28 +498,45 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const cycle = this.#cycle;
     if (cycle?.timeoutAt !== undefined && now >= cycle.timeoutAt) {
       cycle.timeoutAt = undefined;
-      cycle.controller?.abort(failure('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#fetchTimeoutMs}).`));
+      cycle.controller?.abort(new Refusal('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#fetchTimeoutMs}).`));
     }
     const held = this.#held;
     if (held) {
       const serverNow = now + this.#skew;
       if (!held.expiredFired && serverNow >= held.exp) {
-        // Also after a long sleep: the skipped about-to-expire moment is not replayed, one expiry is reported.
-        held.aboutFired = held.expiredFired = true;
-        if (held.expiredAtStart) this.#fire('error', failure('TOKEN_EXPIRED', 'Initial token is expired.'));
-        this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
+        // Also after a long sleep, or for an expired initial token: every token gets its about-to-expire event
+        // before its expiry (apps that only listen to the former must still hear of it), late but in order.
+        if (held.expiredAtStart) {
+          held.expiredAtStart = false;
+          this.#fire('error', failure('TOKEN_EXPIRED', 'Initial token is expired.'));
+        }
+        this.#fireAbout(held, serverNow);
+        if (held === this.#held && !held.expiredFired) {
+          held.expiredFired = true;
+          this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
+        }
         if (held === this.#held) this.#autoStart('expired');
       } else if (!held.aboutFired && serverNow >= held.exp - this.#aboutMs) {
-        held.aboutFired = true;
-        this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft: held.exp - serverNow });
+        this.#fireAbout(held, serverNow);
         if (held === this.#held && !(this.#autoRefreshAt! > now)) this.#autoStart('aboutToExpire');
       } else if (this.#autoRefreshAt !== undefined && now >= this.#autoRefreshAt && held.aboutFired) {
         this.#autoRefreshAt = undefined;
         this.#autoStart(held.expiredFired ? 'expired' : 'aboutToExpire');
       }
     }
+    const guard = this.#guard;
+    if (guard.retryAt !== undefined && now >= guard.retryAt) {
+      guard.retryAt = undefined;
+      this.#clientStart('clientError');
+    }
     if (cycle && cycle === this.#cycle && cycle.retryAt !== undefined && now >= cycle.retryAt) void this.#attempt(cycle);
     this.#reschedule();
+  }
+
+  #fireAbout(held: Held, serverNow: number): void {
+    if (held.aboutFired) return;
+    held.aboutFired = true;
+    this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft: held.exp - serverNow });
   }
 
   /** Aims the single timer at the earliest wall-clock deadline. */
@@ -463,6 +550,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       // Also after expiry: a refresh at expiry that brought nothing newer (the same token, an older one) must
       // be tried again, or the manager would sit on an expired token with no timer left.
       held?.aboutFired ? this.#autoRefreshAt : undefined,
+      this.#guard.retryAt,
       this.#cycle?.retryAt,
       this.#cycle?.timeoutAt,
     ].filter((t): t is number => t !== undefined);
@@ -477,59 +565,68 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   // --- adopting tokens
 
-  /** Why `decoded` may not replace the current token (judged with `skew`), or `undefined` when it may. */
-  #validate(decoded: DecodedToken, skew: number): AccessManagerError | undefined {
+  /**
+   * Why `decoded` may not replace the current token (judged with `skew`), or `undefined` when it may. `subject`
+   * starts the message: `Token` for one the app gave, `Fetched token` for one from the fetcher.
+   */
+  #validate(decoded: DecodedToken, skew: number, subject: string): Refusal | undefined {
     const exp = decoded.expiresAt.getTime();
-    if (this.#serverNow(skew) >= exp) return failure('TOKEN_EXPIRED', 'Token is expired.');
+    if (this.#serverNow(skew) >= exp) return new Refusal('TOKEN_EXPIRED', `${subject} is expired.`);
+    if (this.#identity !== undefined && decoded.identity !== this.#identity) {
+      return new Refusal('IDENTITY_MISMATCH', `${subject} is for another identity than the identity option.`);
+    }
     const held = this.#held;
     if (!held) return undefined;
     if (decoded.identity !== held.decoded.identity) {
       if (!this.#allowIdentityChange) {
-        return failure('IDENTITY_MISMATCH', 'Token is for another identity (see allowIdentityChange).');
+        return new Refusal('IDENTITY_MISMATCH', `${subject} is for another identity (see allowIdentityChange).`);
       }
       return undefined;
     }
-    if (exp < held.exp) return failure('TOKEN_STALE', 'Token expires before the current one.');
+    if (exp < held.exp) return new Refusal('TOKEN_STALE', `${subject} expires before the current one.`);
     return undefined;
   }
 
   #adopt(token: string, decoded: DecodedToken, source: TokenSource, skew: number): Promise<void> {
     const previous = this.#held;
+    const held: Held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
     this.#skew = skew;
-    this.#held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
+    this.#held = held;
     this.#failed = false;
+    // A token from elsewhere may be what a client was missing: a held-back client refresh is not needed any more.
+    this.#guard.retryAt = undefined;
     if (source !== 'peer') this.#link?.publish(token);
-    const info = { token, expiresAt: decoded.expiresAt, identity: decoded.identity, source };
-    this.#fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
-    this.#fanOut.checkGrants(decoded.grants);
-    const delivered = this.#fanOut.push(token);
     // A refresh waiting out a backoff, or queued for the cross-tab lock, is answered by a good token from elsewhere.
     const cycle = this.#cycle;
     if (cycle?.queued && this.#peerAnswered(cycle)) {
       cycle.controller?.abort(); // leaves the lock's queue
       this.#endCycle(cycle);
     }
-    if (cycle && !cycle.controller && this.#held.token === token && !this.#needsRefresh()) this.#endCycle(cycle);
+    if (cycle && !cycle.controller && !this.#needsRefresh()) this.#endCycle(cycle);
     this.#reschedule();
-    return delivered;
+    const info = { token, expiresAt: decoded.expiresAt, identity: decoded.identity, source };
+    this.#fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
+    // A listener may have adopted a newer token already; then that one was pushed and this one must not follow.
+    if (this.#held !== held) return this.#delivered;
+    this.#fanOut.checkGrants(decoded.grants);
+    return (this.#delivered = this.#fanOut.push(token));
   }
 
   /** A token a peer tab sent: adopted when it would pass `updateToken`, else ignored silently. */
   #receivePeer(token: string, peerSkew: number | undefined): void {
     if (this.#disposed || token === this.#held?.token) return;
-    let decoded: DecodedToken;
-    try {
-      decoded = decodeToken(token);
-    } catch {
-      return;
-    }
+    const decoded = decodeOrWhy(token);
+    if (typeof decoded === 'string') return;
     // Never another identity's, even with `allowIdentityChange`: that option is for tokens this tab's own app
     // supplies. Someone signing in as another user in one tab must not switch the clients of the others.
     if (this.#held && decoded.identity !== this.#held.decoded.identity) return;
-    // The peer's skew is a server-time measurement made on this same machine clock: take it like a `serverTime`.
+    // The peer's skew is a server-time measurement made on this same machine clock: take it like a `serverTime`
+    // (so only when plausible for the token). Whatever it says, a token this tab's own clock judges expired is
+    // not taken: a peer must not be able to make an expired token look valid.
     const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#clock.now() + peerSkew);
+    const exp = decoded.expiresAt.getTime();
     // Equal `exp`: keep the current token, so two tabs that fetched at once do not swap tokens back and forth.
-    if (this.#validate(decoded, skew) || decoded.expiresAt.getTime() === this.#held?.exp) return;
+    if (this.#validate(decoded, skew, 'Token') || this.#serverNow() >= exp || exp === this.#held?.exp) return;
     void this.#adopt(token, decoded, 'peer', skew);
   }
 
@@ -547,6 +644,51 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   #autoStart(reason: FetchReason): void {
     if (this.#fetcher && this.#autoRefresh && !this.#failed) this.#startCycle(reason).catch(noop);
+  }
+
+  /**
+   * A refresh a client asked for (its token error, or its own token event), under the client guard: the first for
+   * a held token starts at once; one that follows a client refresh within {@link CLIENT_REJECT_WINDOW_MS}, or is
+   * for a token already refreshed for, means the fresh token did not help, and waits for the backoff.
+   */
+  #clientRefresh(reason: 'client' | 'clientError', error: unknown, clientName: string | undefined): void {
+    if (this.#disposed || !this.#fetcher) return;
+    const guard = this.#guard;
+    // Joined: a refresh in flight or held back answers this client too.
+    if (this.#cycle || guard.retryAt !== undefined) return;
+    const now = this.#clock.now();
+    const token = this.#held?.token;
+    const again = (token !== undefined && guard.spent === token) || now - guard.lastAt < CLIENT_REJECT_WINDOW_MS;
+    if (!again) {
+      guard.streak = 0;
+      this.#clientStart(reason);
+      return;
+    }
+    const streak = ++guard.streak;
+    const retryInMs = retryDelay(this.#retry || DEFAULT_RETRY, streak, this.#random);
+    guard.retryAt = now + retryInMs;
+    guard.spent = token;
+    this.#reschedule();
+    if (reason === 'clientError') {
+      const who = clientName === undefined ? 'A client' : `Client "${clientName}"`;
+      this.#fire(
+        'error',
+        new AccessManagerError('CLIENT_TOKEN_REJECTED', `${who} rejected a fresh token again; next refresh in ${retryInMs} ms.`, {
+          cause: error,
+          clientName,
+          attempt: streak,
+          retryInMs,
+          twilioCode: refreshableCode(error) ?? findTwilioCode(error, isKnownTokenCode),
+        }),
+      );
+    }
+  }
+
+  #clientStart(reason: FetchReason): void {
+    const guard = this.#guard;
+    guard.spent = this.#held?.token;
+    guard.lastAt = this.#clock.now();
+    this.#startCycle(reason).catch(noop);
   }
 
   /** Joins the refresh in flight or starts one (single-flight). */
@@ -609,7 +751,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       this.#endCycle(cycle);
     } catch (error) {
       if (cycle.controller === controller) cycle.controller = undefined;
-      if (cycle === this.#cycle) this.#attemptFailed(cycle, attempt, controller.signal.reason ?? error);
+      if (cycle === this.#cycle) this.#attemptFailed(cycle, attempt, controller.signal.aborted ? controller.signal.reason : error);
     } finally {
       // An `error` listener may already have started the next attempt (refresh() right away): keep its deadline.
       if (!cycle.controller) cycle.timeoutAt = undefined;
@@ -620,7 +762,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** Inside the lock: a peer delivered a usable token since this refresh began, so there is nothing to fetch. */
   #peerAnswered(cycle: Cycle): boolean {
     const changed = this.#held !== undefined && this.#held.token !== cycle.startToken;
-    return changed && !this.isExpired && (cycle.reason === 'manual' || cycle.reason === 'clientError' || !this.#needsRefresh());
+    const asked = cycle.reason === 'manual' || cycle.reason === 'client' || cycle.reason === 'clientError';
+    return changed && !this.isExpired && (asked || !this.#needsRefresh());
   }
 
   async #fetchOnce(cycle: Cycle, attempt: number, controller: AbortController): Promise<void> {
@@ -631,18 +774,29 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
-    const result: FetchResult = await Promise.race([
+    const result: unknown = await Promise.race([
       new Promise<FetchResult>((resolve) => resolve(fetcher({ signal, reason: cycle.reason, attempt }))),
       aborted,
     ]);
     if (cycle !== this.#cycle) return;
-    const token = typeof result === 'string' ? result : (result as { token?: unknown } | null)?.token;
-    if (typeof token !== 'string') throw failure('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token }.');
-    const serverTime = typeof result === 'object' ? result.serverTime : undefined;
-    const decoded = decodeToken(token);
+    const isObject = typeof result === 'object' && result !== null;
+    const token = isObject ? read(result, 'token') : result;
+    if (typeof token !== 'string') {
+      throw new Refusal('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token: string }.');
+    }
+    const decoded = decodeOrWhy(token);
+    if (typeof decoded === 'string') {
+      throw new Refusal('TOKEN_MALFORMED', `Fetched token is malformed: ${decoded}${malformedHint(token)}.`);
+    }
+    const serverTime = isObject ? serverTimeOf(read(result, 'serverTime')) : undefined;
     const skew = this.#learnSkew(decoded, serverTime);
+    const expiredByMs = this.#serverNow(skew) - decoded.expiresAt.getTime();
+    if (expiredByMs >= 0) {
+      // Also the current token again (a cached response): a refresh never ends on an expired token.
+      throw new Refusal('TOKEN_EXPIRED', expiredMessage(expiredByMs, serverTime !== undefined || this.#fixedSkew !== undefined));
+    }
     if (token !== this.#held?.token) {
-      const problem = this.#validate(decoded, skew);
+      const problem = this.#validate(decoded, skew, 'Fetched token');
       if (problem && problem.code !== 'TOKEN_STALE') throw problem;
       // A token older than the current one (a manual update won the race) is dropped without a word; the storm
       // guard below still applies, so a current token left inside the window is retried on the backoff schedule.
@@ -660,35 +814,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** Reports a failed attempt and either schedules the next one or ends the refresh. */
   #attemptFailed(cycle: Cycle, attempt: number, reason: unknown): void {
-    const own = isAccessManagerError(reason) ? reason : undefined;
-    let code: AccessManagerErrorCode;
-    let message: string;
-    if (own && ['TOKEN_MALFORMED', 'TOKEN_EXPIRED', 'IDENTITY_MISMATCH', 'FETCH_TIMEOUT'].includes(own.code)) {
-      code = own.code;
-      message = own.message.replace(/^Token is/, 'Fetched token is');
-    } else {
-      const status = httpStatus(reason);
-      const fatal =
-        status === 401 || status === 403 || (reason as { fatal?: unknown } | null)?.fatal === true || own?.code === 'FETCH_UNAUTHORIZED';
-      code = fatal ? 'FETCH_UNAUTHORIZED' : 'FETCH_FAILED';
-      const http = status ? ` (HTTP ${status})` : '';
-      message = fatal
-        ? `Token endpoint refused${http}; no retry until refresh() or updateToken().`
-        : `Token fetch failed${http}.`;
-    }
-    const cause = own ? own.cause : reason;
-    const retryable = this.#retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH';
-    const retryInMs = retryable ? retryDelay(this.#retry as RetryPolicy, attempt) : undefined;
-    const twilioCode = findTwilioCode(cause, (n) => n >= 10_000 && n < 100_000);
-    const error = new AccessManagerError(code, `${message} (attempt ${attempt})`, {
-      ...(cause === undefined ? {} : { cause }),
-      attempt,
-      retryInMs,
-      twilioCode,
-    });
-    if (code === 'FETCH_UNAUTHORIZED') this.#failed = true;
-    if (retryInMs === undefined) this.#endCycle(cycle, error);
-    else cycle.retryAt = this.#clock.now() + retryInMs;
+    const error = classifyFailure(reason, attempt, this.#retry, this.#random);
+    if (error.code === 'FETCH_UNAUTHORIZED') this.#failed = true;
+    if (error.retryInMs === undefined) this.#endCycle(cycle, error);
+    else cycle.retryAt = this.#clock.now() + error.retryInMs;
     this.#fire('error', error);
   }
 
@@ -698,14 +827,49 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (this.#disposed) throw disposedError();
   }
 
-  /** Emits without letting a throwing listener break the manager's bookkeeping; the throw is re-raised apart. */
+  /**
+   * Emits to every listener even when one throws (the throw is re-raised apart, in a microtask), so neither a
+   * later listener nor the manager's own bookkeeping depends on what a listener does. eventemitter3's `emit`
+   * stops at the first throw, so this walks its listener list the same way `emit` does.
+   */
   #fire<E extends keyof AccessManagerEvents>(event: E, ...args: Parameters<AccessManagerEvents[E]>): void {
-    try {
-      (this.emit as (event: E, ...args: unknown[]) => boolean)(event, ...args);
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
+    const key = EventEmitter.prefixed ? `${EventEmitter.prefixed as string}${event}` : event;
+    const stored = (this as unknown as { _events: Record<string, StoredListener | StoredListener[] | undefined> })._events[key];
+    if (!stored) return;
+    for (const listener of Array.isArray(stored) ? stored : [stored]) {
+      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      try {
+        listener.fn.apply(listener.context, args);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
     }
   }
+}
+
+/** How eventemitter3 keeps a listener. */
+interface StoredListener {
+  fn: (...args: unknown[]) => void;
+  context: unknown;
+  once: boolean;
+}
+
+/** What a malformed fetched value most likely is, and the fix, without quoting any of it. */
+function malformedHint(text: string): string {
+  const start = text.trimStart();
+  if (start === '') return '; the response is empty';
+  if (start.startsWith('<')) return '; it looks like an HTML page: check the endpoint URL and response.ok';
+  if (start.startsWith('{') || start.startsWith('[') || start.startsWith('"')) {
+    return '; it looks like JSON: return the token from the body, not the whole body';
+  }
+  return '';
+}
+
+function expiredMessage(byMs: number, serverTimeKnown: boolean): string {
+  const by = byMs < 120_000 ? `${Math.round(byMs / 1000)} s` : `${Math.round(byMs / 60_000)} min`;
+  return serverTimeKnown
+    ? `Fetched token is expired (by ${by}) also by the server's clock: the endpoint returned an old token (a cached response?).`
+    : `Fetched token is expired (by ${by}) by this machine's clock. If the server minted it just now, this clock is ahead: return serverTime from fetchToken (createTokenFetcher reads the Date header).`;
 }

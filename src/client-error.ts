@@ -1,10 +1,48 @@
 // Recognizes "your token is expired or invalid" errors from SDKs and HTTP layers. The Twilio subpath builds its
 // public helpers on these, so the core and `token-warden/twilio` can never disagree about what is refreshable.
+// Every value inspected here comes from outside (an SDK, a fetcher, an app): a getter may throw, a proxy may be
+// revoked. Nothing here lets such a throw escape.
 
-/** Twilio codes after which a new token fixes the problem: invalid, expired (service), invalid JWT, JWT expired (Voice). */
-export const REFRESHABLE_TWILIO_CODES: ReadonlySet<number> = new Set([20101, 20104, 31204, 31205]);
+/**
+ * Twilio codes after which a new token fixes the problem: invalid, expired (services), invalid JWT, JWT expired
+ * (Voice), and twilsock's "token expired" close (sent with HTTP 410 by Conversations' and Sync's transport).
+ */
+export const REFRESHABLE_TWILIO_CODES = [20101, 20104, 31204, 31205, 51207] as const;
 
-const MAX_DEPTH = 8;
+/**
+ * Token-related Twilio codes that a new token from the same server does not fix (wrong key or signature, bad
+ * grants, `ttl` above 24 h, clock). One of these beside an HTTP 401 means "do not refresh".
+ */
+export const FINAL_TWILIO_CODES = [
+  20102, 20103, 20105, 20106, 20107, 20151, 20156, 20157, 20160, 31202, 31207,
+] as const;
+
+export type TwilioTokenErrorCode = (typeof REFRESHABLE_TWILIO_CODES)[number] | (typeof FINAL_TWILIO_CODES)[number];
+
+const refreshable: ReadonlySet<number> = new Set(REFRESHABLE_TWILIO_CODES);
+const known: ReadonlySet<number> = new Set([...REFRESHABLE_TWILIO_CODES, ...FINAL_TWILIO_CODES]);
+
+export const isRefreshableCode = (code: number): boolean => refreshable.has(code);
+export const isKnownTokenCode = (code: number): boolean => known.has(code);
+
+/**
+ * The key under which an `AccessManager` takes "a client's own token event" (a refresh with the reason
+ * `'client'`). `token-warden/twilio` is bundled without the class, so it finds the method by this registered
+ * symbol instead of an import; it is not public API.
+ */
+export const CLIENT_EVENT: unique symbol = Symbol.for('token-warden.clientEvent');
+
+const MAX_NODES = 16;
+
+/** `value[key]`, or `undefined` when `value` is not an object or reading it throws (getter, revoked proxy). */
+export function read(value: unknown, key: string): unknown {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
 
 const numeric = (value: unknown): number | undefined => {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -12,16 +50,15 @@ const numeric = (value: unknown): number | undefined => {
 };
 
 /** Walks `err`, its `cause` and `originalError` chains (breadth-first, bounded, cycle-safe). */
-export function walkErrorChain(err: unknown, visit: (node: Record<string, unknown>) => boolean): boolean {
+export function walkErrorChain(err: unknown, visit: (node: object) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
-  while (queue.length > 0 && seen.size < MAX_DEPTH * 2) {
+  while (queue.length > 0 && seen.size < MAX_NODES) {
     const node = queue.shift();
-    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
+    if ((typeof node !== 'object' && typeof node !== 'function') || node === null || seen.has(node)) continue;
     seen.add(node);
-    const record = node as Record<string, unknown>;
-    if (visit(record)) return true;
-    queue.push(record.cause, record.originalError);
+    if (visit(node)) return true;
+    queue.push(read(node, 'cause'), read(node, 'originalError'));
   }
   return false;
 }
@@ -31,7 +68,7 @@ export function findTwilioCode(err: unknown, accept: (code: number) => boolean):
   let found: number | undefined;
   walkErrorChain(err, (node) => {
     for (const key of ['code', 'twilioCode', 'errorCode']) {
-      const code = numeric(node[key]);
+      const code = numeric(read(node, key));
       if (code !== undefined && accept(code)) {
         found = code;
         return true;
@@ -44,18 +81,27 @@ export function findTwilioCode(err: unknown, accept: (code: number) => boolean):
 
 /** HTTP status of an error shaped like ky's `HTTPError`, a fetch `Response`, `{ status }` or a Twilio SDK payload. */
 export function httpStatus(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
   // `httpStatusCode` is what Twilio Conversations and Sync put on their `connectionError` payloads.
-  const record = err as { status?: unknown; statusCode?: unknown; httpStatusCode?: unknown; response?: { status?: unknown } | null };
   return (
-    numeric(record.response?.status) ?? numeric(record.status) ?? numeric(record.statusCode) ?? numeric(record.httpStatusCode)
+    numeric(read(read(err, 'response'), 'status')) ??
+    numeric(read(err, 'status')) ??
+    numeric(read(err, 'statusCode')) ??
+    numeric(read(err, 'httpStatusCode'))
   );
 }
 
-/** True when the error means "the token is expired or invalid": HTTP 401 or a refreshable Twilio code. */
+/** A refreshable Twilio code anywhere in the chain, the first one found (for reports), else `undefined`. */
+export const refreshableCode = (err: unknown): number | undefined => findTwilioCode(err, isRefreshableCode);
+
+/**
+ * True when the error means "the token is expired or invalid", so a new token is the fix: a refreshable Twilio
+ * code anywhere in the chain, or an HTTP 401 with no known non-refreshable Twilio code beside it. Twilio answers
+ * every authentication failure with 401, also "bad signature" or "wrong account", which no new token fixes:
+ * refreshing on those would fetch in a loop.
+ */
 export function isTokenError(err: unknown): boolean {
+  if (refreshableCode(err) !== undefined) return true;
   return (
-    walkErrorChain(err, (node) => httpStatus(node) === 401) ||
-    findTwilioCode(err, (code) => REFRESHABLE_TWILIO_CODES.has(code)) !== undefined
+    walkErrorChain(err, (node) => httpStatus(node) === 401) && findTwilioCode(err, isKnownTokenCode) === undefined
   );
 }

@@ -27,6 +27,13 @@ export interface CrossTabLink {
   close(): void;
 }
 
+/**
+ * Asks are answered at most this often. Every tab gets the same answer, so a flood of asks (a confused or hostile
+ * page of the same origin) costs a few broadcasts instead of one per ask; a tab that asks meanwhile still hears
+ * the answer well within the 200 ms it waits.
+ */
+export const ANSWER_INTERVAL_MS = 50;
+
 interface LockManagerLike {
   request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
@@ -69,12 +76,22 @@ export function openCrossTab(
     }
   };
 
+  let answeredAt = -Infinity;
+  let answerTimer: unknown;
+  const answer = () => {
+    answerTimer = undefined;
+    answeredAt = clock.now();
+    const token = current();
+    send(token ? tokenMessage(token) : { t: 'hi' });
+  };
+
   channel.onmessage = (event: MessageEvent) => {
     const message = event.data as Partial<Message> | null;
     if (typeof message !== 'object' || message === null) return;
     if (message.t === 'ask') {
-      const token = current();
-      send(token ? tokenMessage(token) : { t: 'hi' });
+      const wait = answeredAt + ANSWER_INTERVAL_MS - clock.now();
+      if (wait <= 0) answer();
+      else answerTimer ??= clock.setTimeout(answer, wait);
     } else if (message.t === 'token' && typeof message.token === 'string') {
       receive(message.token, typeof message.skew === 'number' && Number.isFinite(message.skew) ? message.skew : undefined);
     }
@@ -136,6 +153,7 @@ export function openCrossTab(
     },
     close() {
       closed = true;
+      if (answerTimer !== undefined) clock.clearTimeout(answerTimer);
       for (const giveUp of [...waiters.values()]) giveUp();
       letGo?.();
       channel.onmessage = null;

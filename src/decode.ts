@@ -18,8 +18,12 @@ export interface DecodedToken {
   grants: Record<string, unknown>;
 }
 
-const malformed = (why: string): AccessManagerError =>
-  new AccessManagerError('TOKEN_MALFORMED', `Token is malformed: ${why}.`);
+/** Thrown inside decoding with the reason; turned into one error (or returned) at the top. */
+class Malformed {
+  constructor(readonly why: string) {}
+}
+
+const malformed = (why: string): Malformed => new Malformed(why);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -56,8 +60,8 @@ const seconds = (value: unknown): Date | undefined =>
  * the result for scheduling and display, never for authorization decisions.
  *
  * @throws {@link AccessManagerError} with code `TOKEN_MALFORMED` when the value is not a string, does not have
- * three dot-separated parts, a part is not base64url JSON, the header or payload is not an object, or `exp` is
- * missing or not a finite number. The message never contains the token or any part of it.
+ * three dot-separated parts, the header or payload is not a base64url-encoded JSON object, the signature is empty
+ * or not base64url, or `exp` is missing or not a finite number. The message never contains the token or any part of it.
  *
  * @example
  * ```ts
@@ -66,11 +70,32 @@ const seconds = (value: unknown): Date | undefined =>
  * ```
  */
 export function decodeToken(token: string): DecodedToken {
+  const decoded = decodeOrWhy(token);
+  if (typeof decoded === 'string') throw new AccessManagerError('TOKEN_MALFORMED', `Token is malformed: ${decoded}.`);
+  return decoded;
+}
+
+/** {@link decodeToken}, returning why the token is malformed instead of throwing, so callers can phrase it. */
+export function decodeOrWhy(token: unknown): DecodedToken | string {
+  try {
+    return decode(token);
+  } catch (error) {
+    if (error instanceof Malformed) return error.why;
+    throw error;
+  }
+}
+
+function decode(token: unknown): DecodedToken {
   if (typeof token !== 'string') throw malformed('expected a string');
   const parts = token.split('.');
   if (parts.length !== 3) throw malformed('expected three dot-separated parts');
   const header = decodePart(parts[0]!, 'header');
   const payload = decodePart(parts[1]!, 'payload');
+  // Not verified here, but a token without a well-formed signature is no token a server would accept.
+  const signature = parts[2]!;
+  if (signature === '' || !BASE64URL.test(signature) || signature.length % 4 === 1) {
+    throw malformed('signature is missing or not base64url');
+  }
   const expiresAt = seconds(payload.exp);
   if (!expiresAt) throw malformed('"exp" is missing or not a finite number');
 

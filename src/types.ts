@@ -51,6 +51,8 @@ export interface Clock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** A number in [0, 1) for retry jitter. Default `Math.random`. */
+  random?(): number;
 }
 
 /** Options of the {@link AccessManager} constructor. */

@@ -2,6 +2,7 @@
 // and the SDK's own "token expiring" and error events flow back into the manager. This file must not import
 // the AccessManager class, not even as a type: the subpath is bundled on its own, and a class with private
 // members declared twice (once per bundle) is not assignable to itself. A structural interface has no such issue.
+import { CLIENT_EVENT } from '../client-error.js';
 import type { ClientOptions, TokenClient } from '../types.js';
 
 /**
@@ -19,7 +20,7 @@ import type { ClientOptions, TokenClient } from '../types.js';
 export interface TwilioManagerLike {
   addClient(client: TokenClient, options?: ClientOptions): () => void;
   refresh(): Promise<string>;
-  handleClientError(error: unknown): boolean;
+  handleClientError(error: unknown, clientName?: string): boolean;
 }
 
 /**
@@ -117,8 +118,10 @@ function unsubscribe(client: TwilioClientLike, event: string, listener: TwilioLi
 /**
  * Connects a Twilio SDK client to the manager: the client receives every new token (`manager.addClient`), the
  * SDK's own `tokenAboutToExpire` / `tokenWillExpire` / `tokenExpired` events start a refresh, and its `error` /
- * `connectionError` events go to `manager.handleClientError`, which refreshes on 20101, 20104, 31204, 31205 or
- * HTTP 401. All refreshes are single-flight: three SDKs reporting at once cause one fetch. A failed refresh is
+ * `connectionError` events go to `manager.handleClientError`, which refreshes on 20101, 20104, 31204, 31205, 51207 or
+ * HTTP 401 (unless a Twilio code that a new token does not fix is beside it). Such refreshes reach your fetcher
+ * with the reason `'client'` (token events) or `'clientError'` (errors), at most one per held token: a client that
+ * rejects fresh tokens again gets them on the backoff schedule, reported as `CLIENT_TOKEN_REJECTED`. All refreshes are single-flight: three SDKs reporting at once cause one fetch. A failed refresh is
  * reported by the manager's own `error` event, never thrown into the SDK's emitter.
  *
  * Works with Conversations `Client`, `SyncClient`, Voice `Device`, and any emitter with `updateToken`. A Voice
@@ -167,7 +170,11 @@ export function connectTwilioClient(
   const onTokenExpiring: TwilioListener = () => {
     if (!connected) return;
     try {
-      manager.refresh().catch(ignore);
+      // An AccessManager takes this as a refresh with the reason 'client' (under its client guard); any other
+      // manager-like object just refreshes.
+      const clientEvent = (manager as { [CLIENT_EVENT]?: unknown })[CLIENT_EVENT];
+      if (typeof clientEvent === 'function') clientEvent();
+      else manager.refresh().catch(ignore);
     } catch {
       // A manager-like object may throw instead of rejecting (once disposed); there is nothing to refresh then.
     }
@@ -175,7 +182,7 @@ export function connectTwilioClient(
   const onError: TwilioListener = (error) => {
     if (!connected) return;
     try {
-      manager.handleClientError(error);
+      manager.handleClientError(error, name);
     } catch {
       // AccessManager throws DISPOSED here after dispose(); the SDK must not see it.
     }

@@ -74,23 +74,25 @@ describe('tokenAboutToExpire and tokenExpired', () => {
     expect(events[0]!.msLeft).toBe(2 * MIN);
   });
 
-  it('reports one tokenExpired after a sleep past expiry, without replaying tokenAboutToExpire', async () => {
+  it('after a sleep past expiry reports the missed tokenAboutToExpire (msLeft < 0), then one tokenExpired', async () => {
     const { clock, events } = setup(3600);
     clock.jump(3 * 60 * MIN);
     window.dispatchEvent(new Event('focus'));
-    expect(names(events)).toEqual(['tokenExpired']);
+    expect(names(events)).toEqual(['tokenAboutToExpire', 'tokenExpired']);
+    expect(events[0]!.msLeft).toBe(-2 * 60 * MIN);
     await clock.advance(10 * MIN);
-    expect(names(events)).toEqual(['tokenExpired']);
+    expect(names(events)).toEqual(['tokenAboutToExpire', 'tokenExpired']);
   });
 
-  it('reports an already expired initial token asynchronously: error TOKEN_EXPIRED, then tokenExpired', async () => {
+  it('reports an already expired initial token asynchronously: error TOKEN_EXPIRED, tokenAboutToExpire, tokenExpired', async () => {
     const { clock, events } = setup(60, { issuedAgoMs: 2 * MIN });
     expect(events).toEqual([]);
     expect(manager!.state).toBe('expired');
     await Promise.resolve();
-    expect(names(events)).toEqual(['error:TOKEN_EXPIRED', 'tokenExpired']);
+    expect(names(events)).toEqual(['error:TOKEN_EXPIRED', 'tokenAboutToExpire', 'tokenExpired']);
+    expect(events[1]!.msLeft).toBe(-MIN);
     await clock.advance(60 * MIN);
-    expect(events).toHaveLength(2);
+    expect(events).toHaveLength(3);
   });
 
   it('does not fire tokenExpired for a token that a newer one replaced', async () => {

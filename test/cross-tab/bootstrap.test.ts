@@ -148,7 +148,7 @@ describe('a new tab', () => {
     await clock.advance(PEER_WAIT_MS);
     expect(server.fetches).toHaveLength(3);
     expect(b.manager.token).toBe(a.manager.token);
-    expect(b.events.map((e) => e.code ?? e.type)).toEqual(['TOKEN_EXPIRED', 'tokenExpired', 'tokenUpdated']);
+    expect(b.events.map((e) => e.code ?? e.type)).toEqual(['TOKEN_EXPIRED', 'tokenAboutToExpire', 'tokenExpired', 'tokenUpdated']);
     expect(updates(b)).toMatchObject([{ source: 'peer' }]);
   });
 });

@@ -190,7 +190,7 @@ describe('fetch context', () => {
     const { events } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 10)), fetchToken: f.fetchToken });
     expect(f.calls).toHaveLength(0);
     await flush();
-    expect(names(events)).toEqual(['error:TOKEN_EXPIRED', 'tokenExpired']);
+    expect(names(events)).toEqual(['error:TOKEN_EXPIRED', 'tokenAboutToExpire', 'tokenExpired']);
     expect(f.calls.map((c) => c.ctx.reason)).toEqual(['expired']);
   });
 });

@@ -137,7 +137,7 @@ describe('isExpired is skew-corrected', () => {
     expect(manager.isExpired).toBe(true);
     expect(manager.state).toBe('expired');
     await flush();
-    expect(names(events)).toEqual(['error:TOKEN_EXPIRED', 'tokenExpired']);
+    expect(names(events)).toEqual(['error:TOKEN_EXPIRED', 'tokenAboutToExpire', 'tokenExpired']);
   });
 
   it('server behind: a token that expired 1 min ago locally is still valid', async () => {

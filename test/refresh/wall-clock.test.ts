@@ -56,7 +56,7 @@ describe('wall-clock deadlines', () => {
     expect(clock.delays.every((d) => d <= 60_000)).toBe(true);
   });
 
-  it('a 3-hour sleep past expiry gives exactly one tokenExpired, no tokenAboutToExpire replay, one fetch', async () => {
+  it('a 3-hour sleep past expiry gives the missed tokenAboutToExpire, exactly one tokenExpired, one fetch', async () => {
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now()));
     const { clock, manager, events } = create({ token: tokenAt(START), fetchToken });
     await clock.advance(30 * MIN);
@@ -67,7 +67,7 @@ describe('wall-clock deadlines', () => {
     window.dispatchEvent(new Event('online'));
     await clock.runDue();
     await clock.advance(10 * MIN);
-    expect(names(events)).toEqual(['tokenExpired', 'tokenUpdated']);
+    expect(names(events)).toEqual(['tokenAboutToExpire', 'tokenExpired', 'tokenUpdated']);
     expect(fetchToken).toHaveBeenCalledTimes(1);
     expect(fetchToken.mock.calls[0]![0]).toMatchObject({ reason: 'expired', attempt: 1 });
     expect(manager.state).toBe('valid');
@@ -133,7 +133,7 @@ describe('the 60 s re-arm', () => {
     clock.sleep(3 * HOUR); // timers stall: monotonic time stands still
     const woke = clock.now();
     await clock.advance(60 * SEC);
-    expect(names(events)).toEqual(['tokenExpired', 'tokenUpdated']);
+    expect(names(events)).toEqual(['tokenAboutToExpire', 'tokenExpired', 'tokenUpdated']);
     expect(events[0]!.at - woke).toBeLessThanOrEqual(60 * SEC);
     expect(fetchToken).toHaveBeenCalledTimes(1);
     manager.dispose();

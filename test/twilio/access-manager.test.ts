@@ -119,7 +119,7 @@ describe('one token for Conversations, Sync and Voice', () => {
     sync.emit('tokenExpired');
     device.emit('tokenWillExpire', device);
     await flush();
-    expect(reasons).toEqual(['manual']);
+    expect(reasons).toEqual(['client']);
     expect(fetched).toHaveLength(1);
     expect(manager.token).toBe(fetched[0]);
     for (const client of [conversations, sync, device]) expect(client.tokens).toEqual(fetched);
@@ -206,7 +206,7 @@ describe('SDK token errors', () => {
     s.sync.emit('tokenExpired');
     s.device.emit('error', voiceTwilioError(20104, 31205));
     await flush();
-    expect(s.reasons).toEqual(['manual']);
+    expect(s.reasons).toEqual(['client']);
     expect(s.errors.map((error) => error.code)).toEqual(['FETCH_UNAUTHORIZED']);
     expect(s.manager.state).toBe('failed');
   });

@@ -13,7 +13,7 @@ describe('TWILIO_TOKEN_ERROR_CODES', () => {
     }
     expect(TWILIO_TOKEN_ERROR_CODES.get(20104)).toBe('Access token expired or expiration date invalid');
     expect(TWILIO_TOKEN_ERROR_CODES.get(31205)).toBe('JWT token expired (Voice)');
-    expect(TWILIO_TOKEN_ERROR_CODES.size).toBe(15);
+    expect(TWILIO_TOKEN_ERROR_CODES.size).toBe(16);
   });
 
   it('iterates in code order and can also be indexed like an object', () => {
@@ -33,7 +33,7 @@ describe('TWILIO_TOKEN_ERROR_CODES', () => {
     expect(() => {
       table[20104] = 'changed';
     }).toThrow(TypeError);
-    expect(TWILIO_TOKEN_ERROR_CODES.size).toBe(15);
+    expect(TWILIO_TOKEN_ERROR_CODES.size).toBe(16);
     expect(TWILIO_TOKEN_ERROR_CODES[20104]).toBe('Access token expired or expiration date invalid');
   });
 });

@@ -1,0 +1,87 @@
+// What a failed fetch attempt means: one pure function from "what went wrong" to the error the manager reports,
+// with its code, message, retry decision and delay. Everything inspected here may be hostile (throwing getters,
+// revoked proxies), so it is read only through `read`.
+import { findTwilioCode, httpStatus, read } from './client-error.js';
+import { AccessManagerError } from './errors.js';
+import { type RetryPolicy, retryDelay } from './retry.js';
+
+/** The longest wait a server's `Retry-After` (a failure's `retryAfterMs`) may impose: 10 minutes. */
+export const MAX_RETRY_AFTER_MS = 600_000;
+
+/** A problem the manager itself found in an attempt (a timeout, a fetched value it refuses); its message is final. */
+export class Refusal {
+  constructor(
+    readonly code: 'TOKEN_MALFORMED' | 'TOKEN_EXPIRED' | 'TOKEN_STALE' | 'IDENTITY_MISMATCH' | 'FETCH_TIMEOUT',
+    readonly message: string,
+  ) {}
+}
+
+const isRefusal = (value: unknown): value is Refusal => {
+  try {
+    return value instanceof Refusal;
+  } catch {
+    return false; // a revoked proxy throws even from `instanceof`
+  }
+};
+
+// Anything that looks like a JWT, one of its segments, or a long opaque secret is cut from quoted messages.
+const SECRETISH = /eyJ[\w-]*(?:\.[\w-]*)*|[\w-]{8,}\.[\w-]{8,}\.[\w-]*|[\w-]{32,}/g;
+
+/** A foreign message, shortened and with anything token-like removed, fit to quote in ours. */
+export function quote(text: string): string {
+  const clean = text.replace(SECRETISH, '[redacted]').replace(/\s+/g, ' ').trim();
+  return clean.length > 160 ? `${clean.slice(0, 157)}...` : clean;
+}
+
+/** The short reason of a fetcher's failure: its HTTP status, else its message, else what kind of value it was. */
+function describe(reason: unknown, status: number | undefined): string {
+  if (status !== undefined) return `HTTP ${status}`;
+  const message = typeof reason === 'string' ? reason : read(reason, 'message');
+  if (typeof message === 'string' && message.trim() !== '') return quote(message);
+  return reason === undefined || reason === null ? `fetchToken rejected with ${reason}` : 'fetchToken rejected without a message';
+}
+
+/**
+ * The error to report for failed attempt number `attempt`, and whether (`retryInMs`) and when the next one comes.
+ * Not retried: `FETCH_UNAUTHORIZED` (HTTP 401/403, `fatal: true`, or an `AccessManagerError` with that code from
+ * the fetcher), `IDENTITY_MISMATCH`, or anything when `retry` is `false`. A failure carrying `retryAfterMs` (a
+ * server's `Retry-After`) waits at least that long, at most {@link MAX_RETRY_AFTER_MS}.
+ */
+export function classifyFailure(
+  reason: unknown,
+  attempt: number,
+  retry: RetryPolicy | false,
+  random: () => number,
+): AccessManagerError {
+  let code: AccessManagerError['code'];
+  let message: string;
+  let cause: unknown;
+  if (isRefusal(reason)) {
+    ({ code, message } = reason);
+  } else {
+    cause = reason;
+    const status = httpStatus(reason);
+    const fatal =
+      status === 401 ||
+      status === 403 ||
+      read(reason, 'fatal') === true ||
+      (read(reason, 'name') === 'AccessManagerError' && read(reason, 'code') === 'FETCH_UNAUTHORIZED');
+    const why = describe(reason, status);
+    code = fatal ? 'FETCH_UNAUTHORIZED' : 'FETCH_FAILED';
+    message = fatal
+      ? `Token endpoint refused (${why}): the session is over or the credentials are wrong; no retry until refresh() or updateToken().`
+      : `Token fetch failed: ${why}.`;
+  }
+  let retryInMs: number | undefined;
+  if (retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH') {
+    retryInMs = retryDelay(retry, attempt, random);
+    const after = read(reason, 'retryAfterMs');
+    if (typeof after === 'number' && after > 0) retryInMs = Math.max(retryInMs, Math.min(after, MAX_RETRY_AFTER_MS));
+  }
+  return new AccessManagerError(code, `${message} (attempt ${attempt})`, {
+    ...(cause === undefined ? {} : { cause }),
+    attempt,
+    retryInMs,
+    twilioCode: findTwilioCode(cause, (n) => n >= 10_000 && n < 100_000),
+  });
+}
