@@ -34,7 +34,8 @@ export interface HookState {
 export function hookState(args: readonly unknown[]): HookState {
   const [first, options, response] = args;
   if (isRequestLike(first)) {
-    return { request: first, options: (options ?? {}) as HookOptions, response: response as Response, positional: true };
+    const hookOptions = (options ?? {}) as HookOptions;
+    return { request: first, options: hookOptions, response: response as Response | undefined, positional: true };
   }
   const state = first as Omit<HookState, 'positional'>;
   return { ...state, options: state.options ?? {}, positional: false };
@@ -72,9 +73,8 @@ export function endRetries(options: HookOptions): void {
 export function replayable(request: Request, options: HookOptions): Request | undefined {
   if (!request.bodyUsed) return request.clone();
   const { body } = options;
-  if (body === undefined || body === null || (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)) {
-    return undefined;
-  }
+  const isStream = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
+  if (body === undefined || body === null || isStream) return undefined;
   const headers = new Headers(request.headers);
   // A FormData body gets a new multipart boundary; the old Content-Type would announce the old one.
   if (typeof FormData !== 'undefined' && body instanceof FormData) headers.delete('content-type');

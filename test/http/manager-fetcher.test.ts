@@ -190,18 +190,36 @@ describe.each(KY_VERSIONS)('$name', ({ ky }) => {
       await server.abortedRequests(1);
     });
 
-    it.each([
-      ['a text body that is not a JWT', ((_req, res) => sendText(res, 200, 'definitely-not-a-jwt')) as Handler],
-      ['a JSON body without a token field', ((_req, res) => sendJson(res, 200, { ok: true, secret: 'hush' })) as Handler],
-      ['a JSON body that does not parse', ((_req, res) => sendText(res, 200, '{"token":', { 'content-type': 'application/json' })) as Handler],
-      ['an empty body', ((_req, res) => sendText(res, 200, '')) as Handler],
-    ])('reports %s as TOKEN_MALFORMED', async (_case, malformed) => {
+    const html = { 'content-type': 'text/html' };
+    const json = { 'content-type': 'application/json' };
+    // [the answer, what the message says about it, the handler sending it]
+    const cases: Array<[string, string, Handler]> = [
+      ['a text that is not a JWT', 'is not a JWT: it has 1 dot-separated', (_q, r) => sendText(r, 200, 'definitely')],
+      ['an HTML page', 'is not a JWT: it looks like HTML', (_q, r) => sendText(r, 200, '<p>definitely</p>', html)],
+      ['a JSON body without a token field', 'has no string "token"', (_q, r) => sendJson(r, 200, { secret: 'hush' })],
+      ['a JSON body that does not parse', 'is not valid JSON', (_q, r) => sendText(r, 200, '{"token":', json)],
+      ['an empty body', 'is not a JWT: it is empty', (_q, r) => sendText(r, 200, '')],
+    ];
+    it.each(cases)('reports %s as TOKEN_MALFORMED, saying why', async (_case, reason, malformed) => {
       handler = malformed;
       const { manager, errors } = managerFor({ retry: false });
       const error = await manager.getToken().catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'AccessManagerError', code: 'TOKEN_MALFORMED' });
+      expect((error as Error).message).toContain(`Token endpoint response ${reason}`);
       expect((error as Error).message).not.toMatch(/hush|definitely/);
       expect(errors.map((e) => e.code)).toEqual(['TOKEN_MALFORMED']);
+      expect(server.to('/token')).toHaveLength(1);
+    });
+
+    it.each([429, 503])('passes retryAfterMs from a %i Retry-After header on to the manager', async (status) => {
+      handler = (_req, res) => sendJson(res, status, { error: 'slow down' }, { 'retry-after': '30' });
+      const { manager, errors } = managerFor({ retry: false });
+      const error = await manager.getToken().catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'AccessManagerError', code: 'FETCH_FAILED' });
+      const cause = (error as AccessManagerError).cause;
+      expect(httpStatusOf(cause)).toBe(status);
+      expect((cause as { retryAfterMs?: unknown }).retryAfterMs).toBe(30_000);
+      expect(errors.map((e) => e.code)).toEqual(['FETCH_FAILED']);
       expect(server.to('/token')).toHaveLength(1);
     });
 

@@ -22,6 +22,15 @@ afterEach(async () => {
 
 const context = (signal = new AbortController().signal): FetchContext => ({ signal, reason: 'manual', attempt: 1 });
 
+describe('createTokenFetcher: the default instance', () => {
+  it('sends GET by default, with nothing added to the body, through ky itself', async () => {
+    handler = (_req, res) => sendText(res, 200, mintToken());
+    await createTokenFetcher(`${server.origin}/token`)(context());
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/token', body: '' });
+  });
+});
+
 describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
   describe('createTokenFetcher: body shapes', () => {
     const token = mintToken();
@@ -64,9 +73,96 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
       expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe(token);
     });
 
-    it('returns a text body that is not a JWT as it is, for the manager to reject', async () => {
-      handler = (_req, res) => sendText(res, 200, 'not-a-jwt');
-      expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe('not-a-jwt');
+    it('returns a JWT-shaped text as it is, for the manager to decode', async () => {
+      handler = (_req, res) => sendText(res, 200, 'aaa.bbb.ccc');
+      expect((await createTokenFetcher(`${server.origin}/token`, { ky })(context())).token).toBe('aaa.bbb.ccc');
+    });
+
+    const html = '<!doctype html><html><body>Sign in, secret-csrf-value</body></html>';
+    // [what the endpoint sends, its content type, the body, the message after "Token endpoint response "]
+    it.each([
+      [
+        'an HTML page',
+        'text/html',
+        html,
+        'is not a JWT: it looks like HTML, perhaps an error or login page (content-type text/html, 67 characters)',
+      ],
+      ['an empty body', 'text/plain', '', 'is not a JWT: it is empty (content-type text/plain, 0 characters)'],
+      [
+        'JSON sent as text/plain',
+        'text/plain',
+        '{"token":"secret-value"}',
+        'is not a JWT: it looks like JSON sent as text/plain (content-type text/plain, 24 characters)',
+      ],
+      [
+        'a Bearer prefix',
+        'text/plain',
+        'Bearer aaa.bbb.ccc',
+        'is not a JWT: it starts with "Bearer "; send the bare token (content-type text/plain, 18 characters)',
+      ],
+      [
+        'words',
+        'text/plain',
+        'secret words here',
+        'is not a JWT: it contains spaces or line breaks (content-type text/plain, 17 characters)',
+      ],
+      [
+        'two parts',
+        'application/jwt',
+        'secret.value',
+        'is not a JWT: it has 2 dot-separated parts, a JWT has 3 (content-type application/jwt, 12 characters)',
+      ],
+      [
+        'an empty part',
+        'text/plain',
+        'secret..value',
+        'is not a JWT: a JWT has three non-empty base64url parts (content-type text/plain, 13 characters)',
+      ],
+      [
+        'a JSON string that is not a JWT',
+        'application/json',
+        '"secret-value"',
+        'is a JSON string that is not a JWT: it has 1 dot-separated part, a JWT has 3 (content-type application/json, 14 characters)',
+      ],
+      [
+        'a token field that is not a JWT',
+        'application/json; charset=utf-8',
+        '{"token":"<b>secret</b>"}',
+        'has a "token" field that is not a JWT: it looks like HTML, perhaps an error or login page (content-type application/json, 25 characters)',
+      ],
+      [
+        'a JSON array',
+        'application/json',
+        '["secret"]',
+        'is JSON but not an object with a "token", "accessToken" or "jwt" field (content-type application/json, 10 characters)',
+      ],
+      [
+        'a JSON error answer',
+        'application/json',
+        '{"error":"secret reason"}',
+        'has no string "token", "accessToken" or "jwt" field (it looks like an error answer); pass `parse` to read another shape (content-type application/json, 25 characters)',
+      ],
+      [
+        'a JSON body that does not parse',
+        'application/json',
+        '{"token": "secret',
+        'is not valid JSON (content-type application/json, 17 characters)',
+      ],
+      [
+        'no content type',
+        '',
+        'secret',
+        'is not a JWT: it has 1 dot-separated part, a JWT has 3 (no usable content-type, 6 characters)',
+      ],
+    ])('rejects %s with TOKEN_MALFORMED saying why, without the body', async (_case, contentType, body, reason) => {
+      handler = (_req, res) => {
+        res.writeHead(200, contentType ? { 'content-type': contentType } : {});
+        res.end(body);
+      };
+      const error = await createTokenFetcher(`${server.origin}/token`, { ky })(context()).catch((e: unknown) => e);
+      expect(isAccessManagerError(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'TOKEN_MALFORMED', message: `Token endpoint response ${reason}.` });
+      expect((error as Error).message).not.toMatch(/secret/);
     });
 
     it('rejects a JSON body without a token with TOKEN_MALFORMED, never echoing the body', async () => {
@@ -150,13 +246,6 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
   });
 
   describe('createTokenFetcher: the request', () => {
-    it('sends GET by default, with nothing added to the body, through the default ky', async () => {
-      handler = (_req, res) => sendText(res, 200, mintToken());
-      await createTokenFetcher(`${server.origin}/token`)(context());
-      expect(server.requests).toHaveLength(1);
-      expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/token', body: '' });
-    });
-
     it('forwards method, json body, headers, searchParams and credentials', async () => {
       handler = (_req, res) => sendText(res, 200, mintToken());
       const seen: RequestCredentials[] = [];
@@ -226,6 +315,56 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
       handler = (_req, res) => sendJson(res, status, { error: 'nope' });
       const error = await createTokenFetcher(`${server.origin}/token`, { ky })(context()).catch((e: unknown) => e);
       expect(httpStatusOf(error)).toBe(status);
+    });
+
+    /** What the fetcher rejects with when /token answers `status` with these headers (and no Date header). */
+    async function failure(status: number, headers: Record<string, string>): Promise<{ retryAfterMs?: unknown }> {
+      handler = (_req, res) => {
+        res.sendDate = false;
+        sendJson(res, status, { error: 'busy' }, headers);
+      };
+      const error = await createTokenFetcher(`${server.origin}/token`, { ky })(context()).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(status);
+      return error as { retryAfterMs?: unknown };
+    }
+
+    it.each([
+      [429, '120', 120_000],
+      [503, '0', 0],
+      [503, '1.5', 1_500],
+      [429, '86400', 600_000], // a day: capped at 10 minutes
+    ])('adds retryAfterMs to the HTTPError of a %i with Retry-After: %s seconds', async (status, header, expected) => {
+      expect((await failure(status, { 'retry-after': header })).retryAfterMs).toBe(expected);
+    });
+
+    it('measures a Retry-After date against the response Date header, not the local clock', async () => {
+      const serverNow = Date.UTC(2020, 0, 1, 12, 0, 0); // years off the local clock
+      const headers = {
+        date: new Date(serverNow).toUTCString(),
+        'retry-after': new Date(serverNow + 90_000).toUTCString(),
+      };
+      handler = (_req, res) => sendJson(res, 503, { error: 'maintenance' }, headers);
+      const error = await createTokenFetcher(`${server.origin}/token`, { ky })(context()).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(503);
+      expect((error as { retryAfterMs?: unknown }).retryAfterMs).toBe(90_000);
+    });
+
+    it('measures a Retry-After date against the local clock without a Date header: never negative, at most 10 min', async () => {
+      const past = new Date(Date.now() - 3_600_000).toUTCString();
+      const farAhead = new Date(Date.now() + 3_600_000).toUTCString();
+      expect((await failure(429, { 'retry-after': past })).retryAfterMs).toBe(0);
+      expect((await failure(429, { 'retry-after': farAhead })).retryAfterMs).toBe(600_000);
+    });
+
+    it.each([
+      [429, {}],
+      [503, { 'retry-after': 'soon' }],
+      [503, { 'retry-after': '-5' }],
+      [429, { 'retry-after': '' }],
+      [500, { 'retry-after': '120' }],
+      [502, { 'retry-after': '120' }],
+    ])('leaves retryAfterMs out for a %i with %o', async (status, headers) => {
+      expect(await failure(status, headers)).not.toHaveProperty('retryAfterMs');
     });
 
     it('aborts the request when the signal aborts, and the server sees the connection go away', async () => {
