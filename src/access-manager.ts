@@ -58,8 +58,11 @@ interface ClientGuard {
   lastAt: number;
   /** Rejections in a row of tokens that a client refresh had just brought. */
   streak: number;
-  /** Local time of the held-back refresh, while waiting out the backoff. */
+  /** Local time of the held-back refresh, while waiting out the backoff, and its reason. */
   retryAt: number | undefined;
+  reason: 'client' | 'clientError';
+  /** A client's report that arrived while a refresh that already delivered a new token was finishing. */
+  late: (() => void) | undefined;
 }
 
 /** One refresh: possibly several attempts, shared by every caller (single-flight). */
@@ -94,6 +97,15 @@ const noop = (): void => {};
 const invalid = (name: string, what: string, range?: boolean): Error =>
   new (range ? RangeError : TypeError)(`${name} must be ${what}.`);
 
+/** `value[key]` of an options object; a getter that throws is reported as a TypeError naming the option. */
+function option(value: object, key: string, name = key): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    throw invalid(name, 'readable (its getter threw)');
+  }
+}
+
 function checkNumber(name: string, value: unknown, fallback: number, positive: boolean, min = 0): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalid(name, 'a number');
@@ -113,17 +125,17 @@ function checkRetry(value: unknown): RetryPolicy | false {
   if (value === false) return false;
   if (value === undefined) return DEFAULT_RETRY;
   if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
-  const retry = value as Record<string, unknown>;
-  const minDelayMs = checkNumber('retry.minDelayMs', retry.minDelayMs, DEFAULT_RETRY.minDelayMs, false);
-  const maxDelayMs = checkNumber('retry.maxDelayMs', retry.maxDelayMs, Math.max(DEFAULT_RETRY.maxDelayMs, minDelayMs), false);
+  const field = (key: string) => option(value, key, `retry.${key}`);
+  const minDelayMs = checkNumber('retry.minDelayMs', field('minDelayMs'), DEFAULT_RETRY.minDelayMs, false);
+  const maxDelayMs = checkNumber('retry.maxDelayMs', field('maxDelayMs'), Math.max(DEFAULT_RETRY.maxDelayMs, minDelayMs), false);
   if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
-  return { minDelayMs, maxDelayMs, factor: checkNumber('retry.factor', retry.factor, DEFAULT_RETRY.factor, false, 1) };
+  return { minDelayMs, maxDelayMs, factor: checkNumber('retry.factor', field('factor'), DEFAULT_RETRY.factor, false, 1) };
 }
 
 function checkCrossTab(value: unknown): string | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return 'default';
-  const name = (value as { name?: unknown } | null)?.name;
+  const name = typeof value === 'object' && value !== null ? option(value, 'name', 'crossTab.name') : undefined;
   if (typeof value !== 'object' || typeof name !== 'string') throw invalid('crossTab', 'a boolean or { name: string }');
   if (name === '') throw invalid('crossTab.name', 'non-empty', true);
   return name;
@@ -154,14 +166,14 @@ function plausible(decoded: DecodedToken, serverTime: number): boolean {
 
 function checkClock(value: unknown): Clock {
   if (value === undefined) return realClock;
-  const clock = value as Partial<Clock> | null;
-  if (
-    typeof clock?.now !== 'function' ||
-    typeof clock.setTimeout !== 'function' ||
-    typeof clock.clearTimeout !== 'function'
-  ) {
+  const clock = typeof value === 'object' && value !== null ? value : {};
+  const [now, setTimeout, clearTimeout, random] = ['now', 'setTimeout', 'clearTimeout', 'random'].map((key) =>
+    option(clock, key, `clock.${key}`),
+  );
+  if (typeof now !== 'function' || typeof setTimeout !== 'function' || typeof clearTimeout !== 'function') {
     throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
   }
+  if (random !== undefined && typeof random !== 'function') throw invalid('clock.random', 'a function');
   return clock as Clock;
 }
 
@@ -208,7 +220,14 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #shortStreak = 0;
   /** Earliest local time for the next automatic refresh while the storm guard holds it back. */
   #autoRefreshAt: number | undefined;
-  readonly #guard: ClientGuard = { spent: undefined, lastAt: -Infinity, streak: 0, retryAt: undefined };
+  readonly #guard: ClientGuard = {
+    spent: undefined,
+    lastAt: -Infinity,
+    streak: 0,
+    retryAt: undefined,
+    reason: 'clientError',
+    late: undefined,
+  };
   /** The client fan-out of the newest adopted token: what `updateToken` waits for, whichever token is newest. */
   #delivered: Promise<void> = Promise.resolve();
 
@@ -221,28 +240,31 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   constructor(options: AccessManagerOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
-    const { token, fetchToken } = options;
+    // Each option is read once, here: a getter cannot answer differently later, and one that throws is named.
+    const get = <K extends keyof AccessManagerOptions>(key: K) => option(options, key) as AccessManagerOptions[K];
+    const token = get('token');
+    const fetchToken = get('fetchToken');
     if (token !== undefined && typeof token !== 'string') throw invalid('token', 'a string');
     if (fetchToken !== undefined && typeof fetchToken !== 'function') throw invalid('fetchToken', 'a function');
     if (token === undefined && fetchToken === undefined) throw new TypeError('token or fetchToken is required.');
     this.#fetcher = fetchToken;
-    this.#aboutMs = checkNumber('aboutToExpireMs', options.aboutToExpireMs, 180_000, false);
-    this.#autoRefresh = checkBoolean('autoRefresh', options.autoRefresh, fetchToken !== undefined);
-    this.#fetchTimeoutMs = checkNumber('fetchTimeoutMs', options.fetchTimeoutMs, 10_000, true);
-    this.#retry = checkRetry(options.retry);
-    const clientTimeoutMs = checkNumber('clientTimeoutMs', options.clientTimeoutMs, 10_000, true);
-    const skew = options.clockSkew === undefined ? 'auto' : options.clockSkew;
+    this.#aboutMs = checkNumber('aboutToExpireMs', get('aboutToExpireMs'), 180_000, false);
+    this.#autoRefresh = checkBoolean('autoRefresh', get('autoRefresh'), fetchToken !== undefined);
+    this.#fetchTimeoutMs = checkNumber('fetchTimeoutMs', get('fetchTimeoutMs'), 10_000, true);
+    this.#retry = checkRetry(get('retry'));
+    const clientTimeoutMs = checkNumber('clientTimeoutMs', get('clientTimeoutMs'), 10_000, true);
+    const skewOption = get('clockSkew');
+    const skew = skewOption === undefined ? 'auto' : skewOption;
     if (skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
     if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
     this.#fixedSkew = skew === 'auto' ? undefined : skew;
     this.#skew = this.#fixedSkew ?? 0;
-    this.#allowIdentityChange = checkBoolean('allowIdentityChange', options.allowIdentityChange, false);
-    const identity = options.identity;
+    this.#allowIdentityChange = checkBoolean('allowIdentityChange', get('allowIdentityChange'), false);
+    const identity = get('identity');
     if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
     this.#identity = identity;
-    const crossTab = checkCrossTab(options.crossTab);
-    const clock = (this.#clock = checkClock(options.clock));
-    if (clock.random !== undefined && typeof clock.random !== 'function') throw invalid('clock.random', 'a function');
+    const crossTab = checkCrossTab(get('crossTab'));
+    const clock = (this.#clock = checkClock(get('clock')));
     this.#random = clock.random ? () => clock.random!() : () => Math.random();
 
     if (token !== undefined) {
@@ -527,7 +549,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const guard = this.#guard;
     if (guard.retryAt !== undefined && now >= guard.retryAt) {
       guard.retryAt = undefined;
-      this.#clientStart('clientError');
+      this.#clientStart(guard.reason);
     }
     if (cycle && cycle === this.#cycle && cycle.retryAt !== undefined && now >= cycle.retryAt) void this.#attempt(cycle);
     this.#reschedule();
@@ -654,8 +676,15 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #clientRefresh(reason: 'client' | 'clientError', error: unknown, clientName: string | undefined): void {
     if (this.#disposed || !this.#fetcher) return;
     const guard = this.#guard;
-    // Joined: a refresh in flight or held back answers this client too.
-    if (this.#cycle || guard.retryAt !== undefined) return;
+    const cycle = this.#cycle;
+    if (cycle) {
+      // The refresh in flight answers this client too, unless it already delivered a new token: then the report
+      // is about that one, and is judged once the refresh is over.
+      if (this.#held?.token !== cycle.startToken) guard.late = () => this.#clientRefresh(reason, error, clientName);
+      return;
+    }
+    // Joined: a refresh held back answers this client too.
+    if (guard.retryAt !== undefined) return;
     const now = this.#clock.now();
     const token = this.#held?.token;
     const again = (token !== undefined && guard.spent === token) || now - guard.lastAt < CLIENT_REJECT_WINDOW_MS;
@@ -667,6 +696,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const streak = ++guard.streak;
     const retryInMs = retryDelay(this.#retry || DEFAULT_RETRY, streak, this.#random);
     guard.retryAt = now + retryInMs;
+    guard.reason = reason;
     guard.spent = token;
     this.#reschedule();
     if (reason === 'clientError') {
@@ -718,6 +748,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#cycle = undefined;
     if (error) cycle.reject(error);
     else cycle.resolve(this.#held!.token);
+    const late = this.#guard.late;
+    this.#guard.late = undefined;
+    late?.();
   }
 
   /** One attempt: under the cross-tab lock when there is one, where a token a peer just fetched is taken instead. */

@@ -66,7 +66,16 @@ describe('decodeToken', () => {
     ['a string exp', `${header}.${b64({ exp: '2000000000' })}.${secret}`],
     ['a null exp', `${header}.${b64({ exp: null })}.${secret}`],
     ['an absurd exp', `${header}.${b64({ exp: 1e300 })}.${secret}`],
+    ['an empty signature', `${header}.${b64({ exp: 2e9 })}.`],
+    ['a one-character signature', `e30.${b64({ exp: 1 })}.A`],
+    ['a standard-base64 signature (+ and /)', `${header}.${b64({ exp: 2e9 })}.${secret}+/${secret}`],
+    ['a padded signature', `${header}.${b64({ exp: 2e9 })}.${secret}=`],
+    ['an empty header', `.${b64({ exp: 2e9 })}.${secret}`],
   ];
+
+  it('says which part is wrong when the signature is', () => {
+    expect(() => decodeToken(`${header}.${b64({ exp: 2e9 })}.`)).toThrow('Token is malformed: signature is missing or not base64url.');
+  });
 
   it.each(malformed)('throws TOKEN_MALFORMED for %s, without any part of the token in the message', (_, input) => {
     let caught: unknown;

@@ -32,6 +32,10 @@ describe('options validation', () => {
     ['allowIdentityChange', { token, allowIdentityChange: 1 }],
     ['crossTab', { token, crossTab: 'yes' }],
     ['clock', { token, clock: { now: () => 0 } }],
+    ['clock.random', { token, clock: { now: () => 0, setTimeout, clearTimeout, random: 0.5 } }],
+    ['identity', { token, identity: 42 }],
+    ['retry.factor', { token, retry: Object.defineProperty({}, 'factor', { get: () => { throw new Error('getter'); } }) }],
+    ['fetchToken', Object.defineProperty({ token }, 'fetchToken', { get: () => { throw new Error('getter'); } })],
   ])('TypeError naming %s', (name, options) => {
     const error = thrown(options);
     expect(error).toBeInstanceOf(TypeError);
