@@ -209,3 +209,25 @@ describe('serverTime that is not a time', () => {
     expect(error.message).toMatch(/also by the server's clock/);
   });
 });
+
+describe("a failure carrying retryAfterMs (a server's Retry-After)", () => {
+  it.each([
+    ['longer than the backoff: waited out exactly', 120_000, 120_000],
+    ['above 10 minutes: capped', 3_600_000, 600_000],
+    ['shorter than the backoff: the backoff stands', 10, 1000],
+    ['not a number: ignored', '120', 1000],
+  ])('%s', async (_label, retryAfterMs, wait) => {
+    vi.spyOn(Math, 'random').mockReturnValue(1);
+    const fetchToken = vi.fn(async (_ctx: FetchContext): Promise<string> => {
+      throw Object.assign(new Error('busy'), { status: 503, retryAfterMs });
+    });
+    const { clock, manager, errors } = create({ token: tokenAt(START), fetchToken });
+    void manager.refresh().catch(() => {});
+    await flush();
+    expect(errors.map((e) => [e.code, e.retryInMs])).toEqual([['FETCH_FAILED', wait]]);
+    await clock.advance(wait - 1);
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+    await clock.advance(1);
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+});
