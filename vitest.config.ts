@@ -13,6 +13,18 @@ export default defineConfig({
         },
       },
       {
+        // The http helpers' type tests once more, with `ky` resolving to ky 1's declarations.
+        test: {
+          name: 'types-ky1',
+          typecheck: {
+            enabled: true,
+            only: true,
+            include: ['test/http/*.test-d.ts'],
+            tsconfig: './test/http/tsconfig.ky1.json',
+          },
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

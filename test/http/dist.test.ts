@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../helpers/tokens.js';
+import { KY_VERSIONS, type KyUnderTest } from './ky-under-test.js';
 import { sendJson, startServer, type TestServer } from './server.js';
 
 const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
@@ -38,15 +39,15 @@ afterAll(async () => {
   await server.close();
 });
 
-/** Runs the built entries through a whole 401 → refresh → retry round with the default ky instance. */
-async function roundTrip(core: CoreEntry, http: HttpEntry): Promise<void> {
+/** Runs the built entries through a whole 401 → refresh → retry round with `ky` itself, or the given ky. */
+async function roundTrip(core: CoreEntry, http: HttpEntry, given?: KyUnderTest): Promise<void> {
   const manager = new core.AccessManager({
     token: t1,
-    fetchToken: http.createTokenFetcher(`${server.origin}/token`),
+    fetchToken: http.createTokenFetcher(`${server.origin}/token`, given && { ky: given.ky }),
     retry: { minDelayMs: 1, maxDelayMs: 5 },
   });
   try {
-    const api = http.authorizedKy(manager); // the default instance: `ky` itself
+    const api = given ? http.authorizedKy(manager, given.ky) : http.authorizedKy(manager);
     expect(await api.get(`${server.origin}/api/me`).json()).toEqual({ ok: true });
     expect(manager.token).toBe(t2);
   } finally {
@@ -65,6 +66,11 @@ describe('dist/http', () => {
     const http = require(dist('http.cjs')) as HttpEntry;
     expect(Object.keys(http).sort()).toEqual(['authorizedKy', 'createTokenFetcher']);
     await roundTrip(require(dist('index.cjs')) as CoreEntry, http);
+  });
+
+  it.each(KY_VERSIONS)('dist/http.mjs works with an instance of $name', async (given) => {
+    const http = (await import(dist('http.mjs'))) as HttpEntry;
+    await roundTrip((await import(dist('index.mjs'))) as CoreEntry, http, given);
   });
 
   it('both load in plain Node, outside the test runner', () => {
