@@ -40,8 +40,10 @@ const RETRY_MARK = 'tokenWardenRetry';
  *   carried the manager's current token it awaits `manager.refresh()` (single-flight, so many calls failing
  *   together cause one token fetch); if the manager already has another token (someone refreshed meanwhile) it
  *   uses that one. The retry is sent through `instance` with the same options (its hooks and `timeout` apply,
- *   its `retry` does not). When the retry answers 401 again, or no fresh token can be had (for example the token
- *   endpoint answered 401 too: the session is over), the caller gets ky's `HTTPError` with status 401 as usual.
+ *   its `retry` does not; ky 2 does not show hooks a call's own `timeout` or `fetch`, so there the instance's
+ *   apply). When the retry answers 401 again, or no fresh token can be had (for example the token endpoint
+ *   answered 401 too: the session is over), the caller gets ky's `HTTPError` with status 401 as usual. A body
+ *   that cannot be sent twice (a stream ky has already read) is not retried: the 401 goes to the caller.
  * - An error from the manager before the request is sent (no token to be had: `FETCH_UNAUTHORIZED` in state
  *   `failed`, `DISPOSED`, ...) rejects the call with that `AccessManagerError` at once, after that one attempt:
  *   ky does not retry it, whatever the instance's `retry` settings.
