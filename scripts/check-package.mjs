@@ -41,14 +41,13 @@ const COMPILERS = [
 ];
 /**
  * `lib` settings of real apps, each checked on top of tsconfig.bundler.json (a `lib` changes only the globals; the
- * two resolution configs, which use esnext libs, cover how the files are found). disposable.ts, which uses
- * `using`, joins only where the lib has `Disposable`.
+ * two resolution configs, with `esnext`, `dom` and `dom.iterable` like Next.js apps, cover how the files are
+ * found): Vite's template, and `es2022` + `dom` without `dom.iterable`. None has `Symbol.dispose`. disposable.ts,
+ * which uses `using`, joins only where the lib has `Disposable`.
  */
 const LIBS = [
-  ['es2020', 'dom'],
+  ['es2020', 'dom', 'dom.iterable'],
   ['es2022', 'dom'],
-  ['es2022', 'dom', 'dom.iterable'],
-  ['esnext', 'dom'],
 ];
 const hasDisposable = (lib) => lib.some((l) => l === 'esnext' || l === 'esnext.disposable');
 
