@@ -3,7 +3,8 @@
 //   1. build (skip with --no-build), then `npm pack` into a temp dir and unpack it as node_modules/token-warden
 //      of a throwaway consumer project (scripts/lib/packed-consumer.mjs);
 //   2. the tarball has LICENSE, README.md and package.json, and every relative link or image in README.md points
-//      at a file inside it (the README is all a user of the registry sees);
+//      at a file inside it, and at an existing heading where it names one (the README is also the registry's
+//      page of the package, and there only packed files can be linked to);
 //   3. publint on the unpacked package (warnings count as errors; suggestions are printed only);
 //   4. @arethetypeswrong/cli on the tarball, profile "node16" (see below);
 //   5. tsc on test/consumer against the unpacked package, strict and without skipLibCheck, with TypeScript 6 and
@@ -76,14 +77,52 @@ async function mapLimited(items, limit, fn) {
   return results;
 }
 
-/** Relative link and image targets of a Markdown file (inline `[..](x)` / `![..](x)`, `<img src>`, `<a href>`). */
+/**
+ * Relative link and image targets of a Markdown file (inline `[..](x)` / `![..](x)`, `<img src>`, `<a href>`), as
+ * `{ path, anchor }`; `path` is '' for a link within the file.
+ */
 function relativeLinks(markdown) {
   const prose = markdown.replace(/^\s*```[\s\S]*?^\s*```/gm, '').replace(/`[^`\n]*`/g, '');
   const targets = [
     ...[...prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]),
     ...[...prose.matchAll(/<(?:img|a)\s[^>]*?(?:src|href)="([^"]+)"/g)].map((m) => m[1]),
   ];
-  return targets.filter((t) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(t)).map((t) => t.split('#')[0]);
+  return targets
+    .filter((target) => !/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(target))
+    .map((target) => {
+      const [path, anchor] = target.split('#');
+      return { target, path: decodeURI(path), anchor };
+    });
+}
+
+/** The anchors of a Markdown file's headings, as GitHub and npm make them. */
+function headingAnchors(markdown) {
+  const anchors = new Set();
+  for (const [, text] of markdown.replace(/^\s*```[\s\S]*?^\s*```/gm, '').matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const base = text
+      .replace(/`/g, '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    let anchor = base;
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${base}-${n}`;
+    anchors.add(anchor);
+  }
+  return anchors;
+}
+
+/** README links that do not resolve inside the unpacked package: a missing file, or a missing heading. */
+function brokenReadmeLinks(installed) {
+  const readme = join(installed, 'README.md');
+  const broken = new Set();
+  for (const { target, path, anchor } of relativeLinks(readFileSync(readme, 'utf8'))) {
+    const file = path === '' ? readme : join(installed, normalize(path));
+    if (!existsSync(file)) broken.add(`${target} (not in the tarball)`);
+    else if (anchor && file.endsWith('.md') && !headingAnchors(readFileSync(file, 'utf8')).has(anchor)) {
+      broken.add(`${target} (no such heading)`);
+    }
+  }
+  return [...broken];
 }
 
 const tmp = tempDir('token-warden-pack-', args.has('--keep'));
@@ -104,11 +143,9 @@ try {
   const missing = ['LICENSE', 'README.md', 'package.json'].filter((file) => !packed.has(file));
   if (missing.length) fail('tarball contents', `missing ${missing.join(', ')}`);
   else ok('LICENSE, README.md and package.json packed');
-  const broken = relativeLinks(readFileSync(join(installed, 'README.md'), 'utf8')).filter(
-    (target) => target && !existsSync(join(installed, normalize(decodeURI(target)))),
-  );
-  if (broken.length) fail('README links', `not in the tarball: ${[...new Set(broken)].join(', ')}`);
-  else ok('every relative README link points into the tarball');
+  const broken = brokenReadmeLinks(installed);
+  if (broken.length) fail('README links', broken.join(', '));
+  else ok('every relative README link points into the tarball, at an existing heading');
 
   heading('publint');
   const { publint } = await import('publint');
