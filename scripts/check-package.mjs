@@ -4,7 +4,8 @@
 //      of a throwaway consumer project (scripts/lib/packed-consumer.mjs);
 //   2. the tarball has LICENSE, README.md and package.json, and every relative link or image in README.md points
 //      at a file inside it, and at an existing heading where it names one (the README is also the registry's
-//      page of the package, and there only packed files can be linked to);
+//      page of the package, and there only packed files can be linked to), and its CDN URLs name the version
+//      being packed;
 //   3. publint on the unpacked package (warnings count as errors; suggestions are printed only);
 //   4. @arethetypeswrong/cli on the tarball, profile "node16" (see below);
 //   5. tsc on test/consumer against the unpacked package, strict and without skipLibCheck, with TypeScript 6 and
@@ -143,6 +144,12 @@ try {
   const missing = ['LICENSE', 'README.md', 'package.json'].filter((file) => !packed.has(file));
   if (missing.length) fail('tarball contents', `missing ${missing.join(', ')}`);
   else ok('LICENSE, README.md and package.json packed');
+  // The <script> example pins the version on the CDN: it must be the one being packed.
+  const readmeText = readFileSync(join(installed, 'README.md'), 'utf8');
+  const stale = [...new Set([...readmeText.matchAll(/token-warden@([^/\s"'`]+)\//g)].map((m) => m[1]))].filter(
+    (version) => version !== info.version,
+  );
+  if (stale.length) fail('README CDN URLs', `token-warden@${stale.join(', @')} in README.md, packing ${info.version}`);
   const broken = brokenReadmeLinks(installed);
   if (broken.length) fail('README links', broken.join(', '));
   else ok('every relative README link points into the tarball, at an existing heading');
