@@ -56,8 +56,15 @@ export function classifyFailure(
   let code: AccessManagerError['code'];
   let message: string;
   let cause: unknown;
+  const own = read(reason, 'name') === 'AccessManagerError' ? read(reason, 'code') : undefined;
   if (isRefusal(reason)) {
     ({ code, message } = reason);
+  } else if (own === 'TOKEN_MALFORMED' || own === 'TOKEN_EXPIRED' || own === 'IDENTITY_MISMATCH' || own === 'FETCH_TIMEOUT') {
+    // The fetcher judged the response itself (createTokenFetcher reading a body without a token): keep its verdict.
+    code = own;
+    const text = read(reason, 'message');
+    message = typeof text === 'string' && text !== '' ? quote(text) : `Fetched token refused (${own}).`;
+    cause = read(reason, 'cause');
   } else {
     cause = reason;
     const status = httpStatus(reason);
@@ -65,7 +72,7 @@ export function classifyFailure(
       status === 401 ||
       status === 403 ||
       read(reason, 'fatal') === true ||
-      (read(reason, 'name') === 'AccessManagerError' && read(reason, 'code') === 'FETCH_UNAUTHORIZED');
+      own === 'FETCH_UNAUTHORIZED';
     const why = describe(reason, status);
     code = fatal ? 'FETCH_UNAUTHORIZED' : 'FETCH_FAILED';
     message = fatal
