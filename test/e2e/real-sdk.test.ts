@@ -218,6 +218,25 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     },
   );
 
+  it('conversations: a first connection refused as expired causes one fetch; the SDK fails its updateToken but comes online', async () => {
+    const p = await open();
+    p.twilsock.rejectNextInit('conversations', { errorCode: 20104 });
+    await setup(p, { names: ['conversations'] }, false);
+
+    await until(() => summary(p), (x) => x.states.conversations === 'initialized', 'Conversations initialized');
+    const s = await settledAfterFetches(p, 1, 'the fetch after the refused first connection');
+    expect(s.fetches).toHaveLength(1);
+    expect(p.twilsock.tokens.map((t) => [t.via, t.token, t.accepted])).toEqual([
+      ['init', p.minted[0], false],
+      ['init', p.minted[1], true],
+    ]);
+    // An SDK quirk: after a refused first connection, Client.updateToken passes the token to twilsock (which
+    // reconnects with it, as above), then fails on a part of the client that only initialization creates. The
+    // manager reports that as CLIENT_UPDATE_FAILED; the client itself is fine and holds the new token.
+    expect(s.calls).toMatchObject([{ token: short(p.minted[1]), settled: 'rejected', error: expect.stringContaining('updateToken') }]);
+    expect(s.errors.map((e) => [e.code, e.clientName])).toEqual([['CLIENT_UPDATE_FAILED', 'conversations']]);
+  });
+
   it("voice: the Device's own tokenWillExpire timer causes exactly one fetch", async () => {
     // A 12 s first token: the stand-in reports its ttl on `connected`, and the Device (tokenRefreshMs 11 s) warns
     // within a second. The manager's own warning is set below that, so only the Device can start the fetch.
@@ -247,6 +266,25 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     ]);
     expect(s.states.voice).toBe('registered');
     expect(s.errors).toEqual([]);
+  });
+
+  // Known problem: the Device arms a tokenWillExpire timer on every `connected` (every token it sends) and never
+  // clears the one armed for the previous token. When the manager refreshes on its own schedule first, the old
+  // token's timer still fires later and connectTwilioClient fetches again, for a token that has an hour left.
+  // With the defaults (manager 3 min ahead, Device 10 s ahead) that is a second fetch in every token lifetime.
+  // `it.fails` until the manager or connectTwilioClient ignores such a stale warning; then make it a plain `it`.
+  it.fails("voice: a tokenWillExpire left over from the Device's previous token does not fetch again", async () => {
+    // First token 12 s: the manager (about-to-expire window 11.5 s, no spread) refreshes within half a second; the
+    // Device's timer for that first token (tokenRefreshMs 9 s) fires about 2 s after it connected.
+    const p = await open({ ttlSeconds: (n) => (n === 0 ? 12 : 3600 + n) });
+    await setup(p, {
+      names: ['voice'],
+      manager: { aboutToExpireMs: 11_500, refreshSpreadMs: 0 },
+      voice: { tokenRefreshMs: 9_000 },
+    });
+    await until(() => summary(p), (x) => eventsOf(x, 'voice', 'tokenWillExpire').length > 0, 'the stale tokenWillExpire', 6_000);
+    const s = await settledAfterFetches(p, 1, 'fetches to settle');
+    expect(s.fetches.map((f) => f.reason)).toEqual(['aboutToExpire']);
   });
 
   it('the three SDKs reporting token trouble at the same moment cause one fetch, and all three get its token', async () => {

