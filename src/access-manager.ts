@@ -1,187 +1,45 @@
 import { EventEmitter } from 'eventemitter3';
-import { classifyFailure, Refusal } from './classify.js';
+import { type AutoRefresh, createAutoRefresh } from './auto-refresh.js';
+import { Refusal } from './classify.js';
+import { type ClientGuard, type ClientReason, createClientGuard } from './client-guard.js';
 import { CLIENT_EVENT, findTwilioCode, isKnownTokenCode, isTokenError, read, refreshableCode } from './client-error.js';
-import { realClock } from './clock.js';
 import { type CrossTabLink, openCrossTab } from './cross-tab.js';
 import { type DecodedToken, decodeOrWhy, decodeToken } from './decode.js';
-import { AccessManagerError, type AccessManagerErrorCode } from './errors.js';
+import { emitIsolated } from './emit.js';
+import { AccessManagerError } from './errors.js';
 import { FanOut } from './fan-out.js';
-import { DEFAULT_RETRY, type RetryPolicy, backoffCap, retryDelay } from './retry.js';
+import { type HeldToken, holdToken, judgeCandidate } from './held-token.js';
+import { invalid, type ResolvedOptions, resolveOptions } from './options.js';
+import { type CycleHost, RefreshCycle } from './refresh-cycle.js';
+import { DEFAULT_RETRY } from './retry.js';
 import { Scheduler, watchWindow } from './scheduler.js';
+import { learnSkew, serverTimeOf } from './skew.js';
+import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from './tab-group.js';
 import type {
   AccessManagerEvents,
   AccessManagerOptions,
   AccessManagerState,
   ClientOptions,
-  Clock,
   FetchReason,
   FetchResult,
   TokenClient,
-  TokenFetcher,
   TokenSource,
 } from './types.js';
 
-/** How long a tab without a token waits for a peer's answer before fetching one itself. */
-const PEER_WAIT_MS = 200;
-/** Skew measurements below this are noise (network latency, second-granular `iat`). */
-const MIN_SKEW_MS = 1000;
-/**
- * A client's token error within this long of the last refresh a client caused counts as "the fresh token was
- * rejected too": a new token did not help, so the next one waits for the backoff (also across tabs, where the
- * fresh token may have come from a peer).
- */
-const CLIENT_REJECT_WINDOW_MS = 60_000;
-/** A token without `iat` is assumed to live at most this long (Twilio's maximum) when judging a `serverTime`. */
-const MAX_LIFETIME_MS = 86_400_000;
-
-/** The token the manager holds, and which of its once-per-token events have fired. */
-interface Held {
-  token: string;
-  decoded: DecodedToken;
-  /** `exp` in ms (server time). */
-  exp: number;
-  aboutFired: boolean;
-  expiredFired: boolean;
-  /** The constructor's token was already expired: report `TOKEN_EXPIRED` before its events. */
-  expiredAtStart?: boolean;
-}
-
-/**
- * Refreshes caused by clients (their token errors, their own token events): at most one at once per held token;
- * when a fresh token is rejected again, the next refresh waits for the backoff schedule, so a server that refuses
- * every token cannot make the manager fetch in a loop.
- */
-interface ClientGuard {
-  /** The held token a client refresh was already made for. */
-  spent: string | undefined;
-  /** Local time of the last refresh a client caused. */
-  lastAt: number;
-  /** Rejections in a row of tokens that a client refresh had just brought. */
-  streak: number;
-  /** Local time of the held-back refresh, while waiting out the backoff, and its reason. */
-  retryAt: number | undefined;
-  reason: 'client' | 'clientError';
-  /** A client's report that arrived while a refresh that already delivered a new token was finishing. */
-  late: (() => void) | undefined;
-}
-
-/** One refresh: possibly several attempts, shared by every caller (single-flight). */
-interface Cycle {
-  promise: Promise<string>;
-  resolve: (token: string) => void;
-  reject: (error: AccessManagerError) => void;
-  reason: FetchReason;
-  /** Attempts started so far. */
-  attempts: number;
-  /** The held token when the refresh began: a different one arriving meanwhile may make fetching unnecessary. */
-  startToken: string | undefined;
-  /** Aborts the attempt in flight (timeout, dispose). */
-  controller?: AbortController | undefined;
-  /** Local time at which the attempt in flight times out. */
-  timeoutAt?: number | undefined;
-  /** Local time of the next attempt while waiting out a backoff. */
-  retryAt?: number | undefined;
-  /** The attempt waits for the cross-tab lock. */
-  queued?: boolean;
-}
-
-const failure = (code: AccessManagerErrorCode, message: string): AccessManagerError => new AccessManagerError(code, message);
-
-const disposedError = (): AccessManagerError => failure('DISPOSED', 'AccessManager is disposed.');
+const disposedError = (): AccessManagerError => new AccessManagerError('DISPOSED', 'AccessManager is disposed.');
 
 const noop = (): void => {};
-
-// --- option validation: once, in the constructor, naming the option (TypeError for types, RangeError for values)
-
-/** `<name> must be <what>.`: one wording for every invalid option keeps the messages uniform (and the bundle small). */
-const invalid = (name: string, what: string, range?: boolean): Error =>
-  new (range ? RangeError : TypeError)(`${name} must be ${what}.`);
-
-/** `value[key]` of an options object; a getter that throws is reported as a TypeError naming the option. */
-function option(value: object, key: string, name = key): unknown {
-  try {
-    return (value as Record<string, unknown>)[key];
-  } catch {
-    throw invalid(name, 'readable (its getter threw)');
-  }
-}
-
-function checkNumber(name: string, value: unknown, fallback: number, positive: boolean, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalid(name, 'a number');
-  if (!Number.isFinite(value) || value < min || (positive && value === 0)) {
-    throw invalid(name, `finite and ${positive ? '> 0' : `>= ${min}`}`, true);
-  }
-  return value;
-}
-
-function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalid(name, 'a boolean');
-  return value;
-}
-
-function checkRetry(value: unknown): RetryPolicy | false {
-  if (value === false) return false;
-  if (value === undefined) return DEFAULT_RETRY;
-  if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
-  const field = (key: string) => option(value, key, `retry.${key}`);
-  const minDelayMs = checkNumber('retry.minDelayMs', field('minDelayMs'), DEFAULT_RETRY.minDelayMs, false);
-  const maxDelayMs = checkNumber('retry.maxDelayMs', field('maxDelayMs'), Math.max(DEFAULT_RETRY.maxDelayMs, minDelayMs), false);
-  if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
-  return { minDelayMs, maxDelayMs, factor: checkNumber('retry.factor', field('factor'), DEFAULT_RETRY.factor, false, 1) };
-}
-
-function checkCrossTab(value: unknown): string | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value === true) return 'default';
-  const name = typeof value === 'object' && value !== null ? option(value, 'name', 'crossTab.name') : undefined;
-  if (typeof value !== 'object' || typeof name !== 'string') throw invalid('crossTab', 'a boolean or { name: string }');
-  if (name === '') throw invalid('crossTab.name', 'non-empty', true);
-  return name;
-}
-
-/** A fetcher's `serverTime` in ms, when it is a finite number or a valid `Date` (also from another realm). */
-function serverTimeOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  try {
-    const ms = Object.prototype.toString.call(value) === '[object Date]' ? Date.prototype.getTime.call(value) : NaN;
-    return Number.isFinite(ms) ? ms : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * False for a server time that cannot be right for `decoded`: further from the token's own `iat`..`exp` than the
- * token's lifetime (a `serverTime` of 0 or `null` read as the epoch, a peer's absurd skew). Such a time would make
- * the token look valid for decades, or expired at once.
- */
-function plausible(decoded: DecodedToken, serverTime: number): boolean {
-  const exp = decoded.expiresAt.getTime();
-  const iat = decoded.issuedAt?.getTime();
-  const lifetime = iat !== undefined && iat < exp ? exp - iat : MAX_LIFETIME_MS;
-  return serverTime >= (iat ?? exp) - lifetime && serverTime <= exp + lifetime;
-}
-
-function checkClock(value: unknown): Clock {
-  if (value === undefined) return realClock;
-  const clock = typeof value === 'object' && value !== null ? value : {};
-  const [now, setTimeout, clearTimeout, random] = ['now', 'setTimeout', 'clearTimeout', 'random'].map((key) =>
-    option(clock, key, `clock.${key}`),
-  );
-  if (typeof now !== 'function' || typeof setTimeout !== 'function' || typeof clearTimeout !== 'function') {
-    throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
-  }
-  if (random !== undefined && typeof random !== 'function') throw invalid('clock.random', 'a function');
-  return clock as Clock;
-}
 
 /**
  * Owns the lifecycle of one short-lived JWT access token shared by several SDK clients and your HTTP calls: it
  * schedules `tokenAboutToExpire` and `tokenExpired` from the token's `exp` (on wall-clock deadlines that survive
  * throttled tabs and sleep, corrected for clock skew), fetches a new token through your `fetchToken` with
  * single-flight and backoff, and pushes every new token to each registered client's `updateToken`.
+ *
+ * It is a facade over small parts, each owning one piece of state: the held token (`held-token.ts`), the refresh
+ * in flight (`refresh-cycle.ts`), when the automatic refresh starts (`auto-refresh.ts`), the guard on client-caused
+ * refreshes (`client-guard.ts`), the clients (`fan-out.ts`), the tab group (`tab-group.ts`, `cross-tab.ts`) and the
+ * one timer (`scheduler.ts`). Its `#tick` decides what is due; every change is committed before listeners hear of it.
  *
  * @example
  * ```ts
@@ -194,40 +52,26 @@ function checkClock(value: unknown): Clock {
  * ```
  */
 export class AccessManager extends EventEmitter<AccessManagerEvents> {
-  readonly #fetcher: TokenFetcher | undefined;
-  readonly #aboutMs: number;
-  readonly #autoRefresh: boolean;
-  readonly #fetchTimeoutMs: number;
-  readonly #retry: RetryPolicy | false;
-  readonly #fixedSkew: number | undefined;
-  readonly #allowIdentityChange: boolean;
-  readonly #identity: string | undefined;
-  readonly #clock: Clock;
-  readonly #random: () => number;
+  readonly #options: ResolvedOptions;
   readonly #scheduler: Scheduler;
   readonly #fanOut: FanOut;
+  readonly #autoRefresh: AutoRefresh;
+  readonly #clientGuard: ClientGuard;
   readonly #unwatch: () => void;
   readonly #link: CrossTabLink | undefined;
+  readonly #cycleHost: CycleHost;
 
-  #held: Held | undefined;
+  #held: HeldToken | undefined;
+  /** Server time minus local time, in ms. */
   #skew = 0;
-  #cycle: Cycle | undefined;
+  #cycle: RefreshCycle | undefined;
+  /** The token endpoint refused (401/403): no automatic refresh until `refresh()` or `updateToken()`. */
   #failed = false;
   #disposed = false;
   /** Pending while a new tab without a token waits for its peers. */
   #starting: Promise<void> | undefined;
-  /** Fetched tokens in a row that were already inside the about-to-expire window (storm guard). */
-  #shortStreak = 0;
-  /** Earliest local time for the next automatic refresh while the storm guard holds it back. */
-  #autoRefreshAt: number | undefined;
-  readonly #guard: ClientGuard = {
-    spent: undefined,
-    lastAt: -Infinity,
-    streak: 0,
-    retryAt: undefined,
-    reason: 'clientError',
-    late: undefined,
-  };
+  /** A client's report that arrived while a refresh that already delivered a new token was finishing. */
+  #lateReport: (() => void) | undefined;
   /** The client fan-out of the newest adopted token: what `updateToken` waits for, whichever token is newest. */
   #delivered: Promise<void> = Promise.resolve();
 
@@ -239,54 +83,40 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   constructor(options: AccessManagerOptions) {
     super();
-    if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
-    // Each option is read once, here: a getter cannot answer differently later, and one that throws is named.
-    const get = <K extends keyof AccessManagerOptions>(key: K) => option(options, key) as AccessManagerOptions[K];
-    const token = get('token');
-    const fetchToken = get('fetchToken');
-    if (token !== undefined && typeof token !== 'string') throw invalid('token', 'a string');
-    if (fetchToken !== undefined && typeof fetchToken !== 'function') throw invalid('fetchToken', 'a function');
-    if (token === undefined && fetchToken === undefined) throw new TypeError('token or fetchToken is required.');
-    this.#fetcher = fetchToken;
-    this.#aboutMs = checkNumber('aboutToExpireMs', get('aboutToExpireMs'), 180_000, false);
-    this.#autoRefresh = checkBoolean('autoRefresh', get('autoRefresh'), fetchToken !== undefined);
-    this.#fetchTimeoutMs = checkNumber('fetchTimeoutMs', get('fetchTimeoutMs'), 10_000, true);
-    this.#retry = checkRetry(get('retry'));
-    const clientTimeoutMs = checkNumber('clientTimeoutMs', get('clientTimeoutMs'), 10_000, true);
-    const skewOption = get('clockSkew');
-    const skew = skewOption === undefined ? 'auto' : skewOption;
-    if (skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
-    if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
-    this.#fixedSkew = skew === 'auto' ? undefined : skew;
-    this.#skew = this.#fixedSkew ?? 0;
-    this.#allowIdentityChange = checkBoolean('allowIdentityChange', get('allowIdentityChange'), false);
-    const identity = get('identity');
-    if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
-    this.#identity = identity;
-    const crossTab = checkCrossTab(get('crossTab'));
-    const clock = (this.#clock = checkClock(get('clock')));
-    this.#random = clock.random ? () => clock.random!() : () => Math.random();
-
+    const resolved = (this.#options = resolveOptions(options));
+    const { token, clock, identity } = resolved;
+    this.#skew = resolved.fixedSkew ?? 0;
     if (token !== undefined) {
       const decoded = decodeToken(token);
       if (identity !== undefined && decoded.identity !== identity) {
-        throw failure('IDENTITY_MISMATCH', 'Token is for another identity than the identity option.');
+        throw new AccessManagerError('IDENTITY_MISMATCH', 'Token is for another identity than the identity option.');
       }
       this.#skew = this.#learnSkew(decoded);
-      const held: Held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
+      const held = (this.#held = holdToken(token, decoded));
       held.expiredAtStart = this.#serverNow() >= held.exp;
-      this.#held = held;
     }
 
-    this.#scheduler = new Scheduler(this.#clock, () => this.#tick());
-    this.#fanOut = new FanOut(this.#clock, clientTimeoutMs, (error) => this.#fire('error', error));
+    const policy = resolved.retry || DEFAULT_RETRY;
+    this.#autoRefresh = createAutoRefresh(policy);
+    this.#clientGuard = createClientGuard(policy, resolved.random);
+    this.#cycleHost = {
+      clock,
+      fetchTimeoutMs: resolved.fetchTimeoutMs,
+      retry: resolved.retry,
+      random: resolved.random,
+      run: (cycle, attempt, signal) => this.#runAttempt(cycle, attempt, signal),
+      result: () => this.#held!.token,
+      changed: (cycle, error) => this.#cycleChanged(cycle, error),
+    };
+    this.#scheduler = new Scheduler(clock, () => this.#tick());
+    this.#fanOut = new FanOut(clock, resolved.clientTimeoutMs, (error) => this.#fire('error', error));
     this.#unwatch = watchWindow((type) => this.#wake(type));
     this.#link =
-      crossTab === undefined
+      resolved.crossTab === undefined
         ? undefined
         : openCrossTab(
-            crossTab,
-            this.#clock,
+            resolved.crossTab,
+            clock,
             (peerToken, peerSkew) => this.#receivePeer(peerToken, peerSkew),
             () => this.#shareableToken(),
             () => this.#skew,
@@ -345,11 +175,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   get state(): AccessManagerState {
     if (this.#disposed) return 'disposed';
     if (this.#failed) return 'failed';
-    if (this.#cycle?.controller) return 'refreshing';
+    const phase = this.#cycle?.phase;
+    if (phase === 'queued' || phase === 'fetching') return 'refreshing';
     if (!this.#held) return 'idle';
     const now = this.#serverNow();
     if (now >= this.#held.exp) return 'expired';
-    return now >= this.#held.exp - this.#aboutMs ? 'aboutToExpire' : 'valid';
+    return now >= this.#held.exp - this.#options.aboutMs ? 'aboutToExpire' : 'valid';
   }
 
   // --- public methods
@@ -369,7 +200,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const decoded = decodeToken(token);
     if (token === this.#held?.token) return;
     const skew = this.#learnSkew(decoded);
-    const problem = this.#validate(decoded, skew, 'Token');
+    const problem = this.#judge(decoded, skew, 'Token');
     if (problem) throw new AccessManagerError(problem.code, problem.message);
     await this.#adopt(token, decoded, 'manual', skew);
   }
@@ -389,10 +220,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#assertAlive();
     const promise = this.#startCycle('manual');
     // "Fetch now": a refresh waiting out a retry backoff tries again at once instead of joining the wait.
-    if (this.#cycle?.retryAt !== undefined) {
-      this.#cycle.retryAt = this.#clock.now();
-      this.#tick();
-    }
+    this.#cycle?.retryNow();
     return promise;
   }
 
@@ -462,7 +290,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   handleClientError(error: unknown, clientName?: string): boolean {
     this.#assertAlive();
     if (!isTokenError(error)) return false;
-    if (this.#fetcher) this.#clientRefresh('clientError', error, typeof clientName === 'string' ? clientName : undefined);
+    if (this.#options.fetcher) this.#clientRefresh('clientError', error, typeof clientName === 'string' ? clientName : undefined);
     return true;
   }
 
@@ -478,10 +306,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#link?.close();
     const cycle = this.#cycle;
     this.#cycle = undefined;
-    if (cycle) {
-      cycle.controller?.abort(disposedError());
-      cycle.reject(disposedError());
-    }
+    cycle?.cancel(disposedError());
     this.#fanOut.clear();
     this.removeAllListeners();
   }
@@ -494,34 +319,28 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   // --- time
 
   #serverNow(skew = this.#skew): number {
-    return this.#clock.now() + skew;
+    return this.#options.clock.now() + skew;
+  }
+
+  /** The skew to use after seeing `decoded` (and a server time, from the fetcher or a peer). */
+  #learnSkew(decoded: DecodedToken, serverTime?: number): number {
+    const { fixedSkew, clock } = this.#options;
+    return fixedSkew ?? learnSkew(this.#skew, decoded, clock.now(), serverTime);
+  }
+
+  /** True when there is no token or the current one is inside the about-to-expire window. */
+  #insideWindow(): boolean {
+    return !this.#held || this.#serverNow() >= this.#held.exp - this.#options.aboutMs;
   }
 
   /**
-   * The skew to use after seeing `decoded` (and the fetcher's `serverTime`). A `serverTime` is trusted both ways
-   * when it is plausible for the token; without one only an `iat` in the local future says something (the local
-   * clock is behind). An old `iat` says nothing: the server may hand out a cached token.
+   * The one timer and the window events land here: everything due by the wall clock happens, in order, then the
+   * timer is aimed at the next deadline. A late timer (throttled tab, sleep) simply finds more things due.
    */
-  #learnSkew(decoded: DecodedToken, serverTime?: number): number {
-    if (this.#fixedSkew !== undefined) return this.#fixedSkew;
-    const now = this.#clock.now();
-    if (serverTime !== undefined && plausible(decoded, serverTime)) {
-      const measured = serverTime - now;
-      return Math.abs(measured) < MIN_SKEW_MS ? 0 : measured;
-    }
-    const ahead = (decoded.issuedAt?.getTime() ?? -Infinity) - now;
-    return ahead >= MIN_SKEW_MS && ahead > this.#skew ? ahead : this.#skew;
-  }
-
-  /** Handles the one timer and the window events: everything due by the wall clock happens here. */
   #tick(): void {
     if (this.#disposed) return;
-    const now = this.#clock.now();
-    const cycle = this.#cycle;
-    if (cycle?.timeoutAt !== undefined && now >= cycle.timeoutAt) {
-      cycle.timeoutAt = undefined;
-      cycle.controller?.abort(new Refusal('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#fetchTimeoutMs}).`));
-    }
+    const now = this.#options.clock.now();
+    this.#cycle?.tick(now);
     const held = this.#held;
     if (held) {
       const serverNow = now + this.#skew;
@@ -530,101 +349,75 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         // before its expiry (apps that only listen to the former must still hear of it), late but in order.
         if (held.expiredAtStart) {
           held.expiredAtStart = false;
-          this.#fire('error', failure('TOKEN_EXPIRED', 'Initial token is expired.'));
+          this.#fire('error', new AccessManagerError('TOKEN_EXPIRED', 'Initial token is expired.'));
         }
         this.#fireAbout(held, serverNow);
         if (held === this.#held && !held.expiredFired) {
           held.expiredFired = true;
           this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
         }
+        // An expired token is refreshed at once: nothing waits for a spread or a storm hold any more.
         if (held === this.#held) this.#autoStart('expired');
-      } else if (!held.aboutFired && serverNow >= held.exp - this.#aboutMs) {
+      } else if (!held.aboutFired && serverNow >= held.exp - this.#options.aboutMs) {
         this.#fireAbout(held, serverNow);
-        if (held === this.#held && !(this.#autoRefreshAt! > now)) this.#autoStart('aboutToExpire');
-      } else if (this.#autoRefreshAt !== undefined && now >= this.#autoRefreshAt && held.aboutFired) {
-        this.#autoRefreshAt = undefined;
-        this.#autoStart(held.expiredFired ? 'expired' : 'aboutToExpire');
+        if (held === this.#held) this.#autoRefresh.open(now);
       }
     }
-    const guard = this.#guard;
-    if (guard.retryAt !== undefined && now >= guard.retryAt) {
-      guard.retryAt = undefined;
-      this.#clientStart(guard.reason);
-    }
-    if (cycle && cycle === this.#cycle && cycle.retryAt !== undefined && now >= cycle.retryAt) void this.#attempt(cycle);
+    if (this.#autoRefresh.due(now)) this.#autoStart(this.#held?.expiredFired ? 'expired' : 'aboutToExpire');
+    const clientReason = this.#clientGuard.due(now);
+    if (clientReason) this.#clientStart(clientReason);
     this.#reschedule();
   }
 
-  #fireAbout(held: Held, serverNow: number): void {
+  #fireAbout(held: HeldToken, serverNow: number): void {
     if (held.aboutFired) return;
     held.aboutFired = true;
     this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft: held.exp - serverNow });
   }
 
-  /** Aims the single timer at the earliest wall-clock deadline. */
+  /** Aims the single timer at the earliest deadline any part reports. */
   #reschedule(): void {
     if (this.#disposed) return;
     const held = this.#held;
     const local = (serverTime: number) => serverTime - this.#skew;
     const deadlines = [
-      held && !held.aboutFired ? local(held.exp - this.#aboutMs) : undefined,
+      held && !held.aboutFired ? local(held.exp - this.#options.aboutMs) : undefined,
       held && !held.expiredFired ? local(held.exp) : undefined,
-      // Also after expiry: a refresh at expiry that brought nothing newer (the same token, an older one) must
-      // be tried again, or the manager would sit on an expired token with no timer left.
-      held?.aboutFired ? this.#autoRefreshAt : undefined,
-      this.#guard.retryAt,
-      this.#cycle?.retryAt,
-      this.#cycle?.timeoutAt,
+      this.#autoRefresh.nextDeadline(),
+      this.#clientGuard.nextDeadline(),
+      this.#cycle?.nextDeadline(),
     ].filter((t): t is number => t !== undefined);
     this.#scheduler.arm(deadlines.length > 0 ? Math.min(...deadlines) : undefined);
   }
 
   #wake(type: string): void {
     // Coming back online is the moment a failing fetch is most likely to succeed: retry at once.
-    if (type === 'online' && this.#cycle?.retryAt !== undefined) this.#cycle.retryAt = this.#clock.now();
+    if (type === 'online') this.#cycle?.retryNow();
     this.#tick();
   }
 
   // --- adopting tokens
 
-  /**
-   * Why `decoded` may not replace the current token (judged with `skew`), or `undefined` when it may. `subject`
-   * starts the message: `Token` for one the app gave, `Fetched token` for one from the fetcher.
-   */
-  #validate(decoded: DecodedToken, skew: number, subject: string): Refusal | undefined {
-    const exp = decoded.expiresAt.getTime();
-    if (this.#serverNow(skew) >= exp) return new Refusal('TOKEN_EXPIRED', `${subject} is expired.`);
-    if (this.#identity !== undefined && decoded.identity !== this.#identity) {
-      return new Refusal('IDENTITY_MISMATCH', `${subject} is for another identity than the identity option.`);
-    }
-    const held = this.#held;
-    if (!held) return undefined;
-    if (decoded.identity !== held.decoded.identity) {
-      if (!this.#allowIdentityChange) {
-        return new Refusal('IDENTITY_MISMATCH', `${subject} is for another identity (see allowIdentityChange).`);
-      }
-      return undefined;
-    }
-    if (exp < held.exp) return new Refusal('TOKEN_STALE', `${subject} expires before the current one.`);
-    return undefined;
-  }
-
   #adopt(token: string, decoded: DecodedToken, source: TokenSource, skew: number): Promise<void> {
     const previous = this.#held;
-    const held: Held = { token, decoded, exp: decoded.expiresAt.getTime(), aboutFired: false, expiredFired: false };
+    const held = holdToken(token, decoded);
     this.#skew = skew;
     this.#held = held;
     this.#failed = false;
-    // A token from elsewhere may be what a client was missing: a held-back client refresh is not needed any more.
-    this.#guard.retryAt = undefined;
+    // The new token has a window of its own; a token from elsewhere may be what a client was missing.
+    this.#autoRefresh.cancel();
+    this.#clientGuard.cancel();
     if (source !== 'peer') this.#link?.publish(token);
-    // A refresh waiting out a backoff, or queued for the cross-tab lock, is answered by a good token from elsewhere.
+    // A refresh queued for the cross-tab lock, or waiting out a backoff, may be answered by this token.
     const cycle = this.#cycle;
-    if (cycle?.queued && this.#peerAnswered(cycle)) {
-      cycle.controller?.abort(); // leaves the lock's queue
-      this.#endCycle(cycle);
+    if (cycle) {
+      const expired = this.isExpired;
+      if (cycle.phase === 'queued' && answersRefresh(cycle.reason, cycle.startToken, held, expired, this.#insideWindow())) {
+        cycle.answer();
+      } else if (cycle.phase === 'backoff' && !this.#insideWindow()) {
+        cycle.answer();
+      }
     }
-    if (cycle && !cycle.controller && !this.#needsRefresh()) this.#endCycle(cycle);
     this.#reschedule();
     const info = { token, expiresAt: decoded.expiresAt, identity: decoded.identity, source };
     this.#fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
@@ -634,22 +427,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     return (this.#delivered = this.#fanOut.push(token));
   }
 
-  /** A token a peer tab sent: adopted when it would pass `updateToken`, else ignored silently. */
+  /** A token a peer tab sent: adopted when the tab-group rules accept it, else ignored silently. */
   #receivePeer(token: string, peerSkew: number | undefined): void {
     if (this.#disposed || token === this.#held?.token) return;
     const decoded = decodeOrWhy(token);
     if (typeof decoded === 'string') return;
-    // Never another identity's, even with `allowIdentityChange`: that option is for tokens this tab's own app
-    // supplies. Someone signing in as another user in one tab must not switch the clients of the others.
-    if (this.#held && decoded.identity !== this.#held.decoded.identity) return;
-    // The peer's skew is a server-time measurement made on this same machine clock: take it like a `serverTime`
-    // (so only when plausible for the token). Whatever it says, a token this tab's own clock judges expired is
-    // not taken: a peer must not be able to make an expired token look valid.
-    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#clock.now() + peerSkew);
-    const exp = decoded.expiresAt.getTime();
-    // Equal `exp`: keep the current token, so two tabs that fetched at once do not swap tokens back and forth.
-    if (this.#validate(decoded, skew, 'Token') || this.#serverNow() >= exp || exp === this.#held?.exp) return;
-    void this.#adopt(token, decoded, 'peer', skew);
+    // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
+    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#options.clock.now() + peerSkew);
+    if (acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow())) {
+      void this.#adopt(token, decoded, 'peer', skew);
+    }
   }
 
   /** What to tell a peer that asks: the current token while it is valid. */
@@ -657,49 +444,40 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     return this.#held && !this.isExpired ? this.#held.token : undefined;
   }
 
-  /** True when there is no token or the current one is inside the about-to-expire window. */
-  #needsRefresh(): boolean {
-    return !this.#held || this.#serverNow() >= this.#held.exp - this.#aboutMs;
-  }
-
   // --- refreshing
 
   #autoStart(reason: FetchReason): void {
-    if (this.#fetcher && this.#autoRefresh && !this.#failed) this.#startCycle(reason).catch(noop);
+    const { fetcher, autoRefresh } = this.#options;
+    if (fetcher && autoRefresh && !this.#failed) this.#startCycle(reason).catch(noop);
   }
 
   /**
-   * A refresh a client asked for (its token error, or its own token event), under the client guard: the first for
-   * a held token starts at once; one that follows a client refresh within {@link CLIENT_REJECT_WINDOW_MS}, or is
-   * for a token already refreshed for, means the fresh token did not help, and waits for the backoff.
+   * A refresh a client asked for (its token error, or its own token event), under the client guard: at once the
+   * first time for a held token, else after the backoff, reported as `CLIENT_TOKEN_REJECTED` when it was an error.
    */
-  #clientRefresh(reason: 'client' | 'clientError', error: unknown, clientName: string | undefined): void {
-    if (this.#disposed || !this.#fetcher) return;
-    const guard = this.#guard;
+  #clientRefresh(reason: ClientReason, error: unknown, clientName: string | undefined): void {
+    if (this.#disposed || !this.#options.fetcher) return;
     const cycle = this.#cycle;
     if (cycle) {
       // The refresh in flight answers this client too, unless it already delivered a new token: then the report
       // is about that one, and is judged once the refresh is over.
-      if (this.#held?.token !== cycle.startToken) guard.late = () => this.#clientRefresh(reason, error, clientName);
+      if (this.#held?.token !== cycle.startToken) this.#lateReport = () => this.#clientRefresh(reason, error, clientName);
       return;
     }
-    // Joined: a refresh held back answers this client too.
-    if (guard.retryAt !== undefined) return;
-    const now = this.#clock.now();
+    // A refresh held back answers this client too.
+    const guard = this.#clientGuard;
+    if (guard.holding) return;
+    const now = this.#options.clock.now();
     const token = this.#held?.token;
-    const again = (token !== undefined && guard.spent === token) || now - guard.lastAt < CLIENT_REJECT_WINDOW_MS;
-    if (!again) {
-      guard.streak = 0;
+    const backoff = guard.judge(now, token);
+    if (!backoff) {
       this.#clientStart(reason);
       return;
     }
-    const streak = ++guard.streak;
-    const retryInMs = retryDelay(this.#retry || DEFAULT_RETRY, streak, this.#random);
-    guard.retryAt = now + retryInMs;
-    guard.reason = reason;
-    guard.spent = token;
+    guard.hold(now + backoff.retryInMs, token, reason);
     this.#reschedule();
     if (reason === 'clientError') {
+      const { retryInMs, streak } = backoff;
       const who = clientName === undefined ? 'A client' : `Client "${clientName}"`;
       this.#fire(
         'error',
@@ -714,96 +492,56 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     }
   }
 
-  #clientStart(reason: FetchReason): void {
-    const guard = this.#guard;
-    guard.spent = this.#held?.token;
-    guard.lastAt = this.#clock.now();
+  #clientStart(reason: ClientReason): void {
+    this.#clientGuard.started(this.#options.clock.now(), this.#held?.token);
     this.#startCycle(reason).catch(noop);
   }
 
   /** Joins the refresh in flight or starts one (single-flight). */
   #startCycle(reason: FetchReason): Promise<string> {
     if (this.#disposed) return Promise.reject(disposedError());
-    if (!this.#fetcher) {
-      return Promise.reject(failure('NO_FETCHER', 'No fetchToken option: cannot fetch a token.'));
+    if (!this.#options.fetcher) {
+      return Promise.reject(new AccessManagerError('NO_FETCHER', 'No fetchToken option: cannot fetch a token.'));
     }
     if (this.#cycle) return this.#cycle.promise;
-    let resolve!: (token: string) => void;
-    let reject!: (error: AccessManagerError) => void;
-    const promise = new Promise<string>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    promise.catch(noop); // automatic refreshes have no caller; failures are reported through `error`
-    const cycle: Cycle = { promise, resolve, reject, reason, attempts: 0, startToken: this.#held?.token };
-    this.#cycle = cycle;
+    const cycle = (this.#cycle = new RefreshCycle(this.#cycleHost, reason, this.#held?.token));
     this.#failed = false;
-    this.#autoRefreshAt = undefined;
-    void this.#attempt(cycle);
-    return promise;
+    this.#autoRefresh.cancel();
+    cycle.start();
+    this.#reschedule();
+    return cycle.promise;
   }
 
-  #endCycle(cycle: Cycle, error?: AccessManagerError): void {
-    if (this.#cycle !== cycle) return;
-    this.#cycle = undefined;
-    if (error) cycle.reject(error);
-    else cycle.resolve(this.#held!.token);
-    const late = this.#guard.late;
-    this.#guard.late = undefined;
-    late?.();
-  }
-
-  /** One attempt: under the cross-tab lock when there is one, where a token a peer just fetched is taken instead. */
-  async #attempt(cycle: Cycle): Promise<void> {
-    const attempt = ++cycle.attempts;
-    const controller = new AbortController();
-    cycle.controller = controller;
-    cycle.retryAt = undefined;
-    try {
-      const link = this.#link;
-      if (link) {
-        cycle.queued = true;
-        await link.withLock(
-          async () => {
-            cycle.queued = false;
-            if (this.#peerAnswered(cycle)) return false;
-            // Within 200 ms of this tab's last ask (it just opened), its peers' answers may still be on the way.
-            const wait = link.lastAskAt + PEER_WAIT_MS - this.#clock.now();
-            if (wait > 0 && (await link.ask(wait, () => this.#peerAnswered(cycle)))) return false;
-            if (cycle !== this.#cycle) return false;
-            await this.#fetchOnce(cycle, attempt, controller);
-            return true;
-          },
-          controller.signal,
-          PEER_WAIT_MS,
-        );
-      } else {
-        await this.#fetchOnce(cycle, attempt, controller);
-      }
-      if (cycle.controller === controller) cycle.controller = undefined;
-      this.#endCycle(cycle);
-    } catch (error) {
-      if (cycle.controller === controller) cycle.controller = undefined;
-      if (cycle === this.#cycle) this.#attemptFailed(cycle, attempt, controller.signal.aborted ? controller.signal.reason : error);
-    } finally {
-      // An `error` listener may already have started the next attempt (refresh() right away): keep its deadline.
-      if (!cycle.controller) cycle.timeoutAt = undefined;
-      this.#reschedule();
+  /** The refresh moved: it settled (maybe with `error`), or a failed attempt (`error`) now waits out its backoff. */
+  #cycleChanged(cycle: RefreshCycle, error: AccessManagerError | undefined): void {
+    if (cycle !== this.#cycle) return;
+    if (cycle.phase === 'settled') this.#cycle = undefined;
+    if (error?.code === 'FETCH_UNAUTHORIZED') this.#failed = true;
+    this.#reschedule();
+    if (error) this.#fire('error', error);
+    if (cycle.phase === 'settled') {
+      const late = this.#lateReport;
+      this.#lateReport = undefined;
+      late?.();
     }
   }
 
-  /** Inside the lock: a peer delivered a usable token since this refresh began, so there is nothing to fetch. */
-  #peerAnswered(cycle: Cycle): boolean {
-    const changed = this.#held !== undefined && this.#held.token !== cycle.startToken;
-    const asked = cycle.reason === 'manual' || cycle.reason === 'client' || cycle.reason === 'clientError';
-    return changed && !this.isExpired && (asked || !this.#needsRefresh());
+  /** One attempt: under the tab group's lock when there is one, where a token a peer just fetched is taken instead. */
+  #runAttempt(cycle: RefreshCycle, attempt: number, signal: AbortSignal): Promise<void> {
+    const fetch = () => {
+      cycle.fetching();
+      return this.#fetchOnce(cycle, attempt, signal);
+    };
+    const link = this.#link;
+    if (!link) return fetch();
+    const answered = () =>
+      answersRefresh(cycle.reason, cycle.startToken, this.#held, this.isExpired, this.#insideWindow());
+    return fetchUnderLock(link, this.#options.clock, signal, answered, fetch);
   }
 
-  async #fetchOnce(cycle: Cycle, attempt: number, controller: AbortController): Promise<void> {
-    const { signal } = controller;
-    cycle.timeoutAt = this.#clock.now() + this.#fetchTimeoutMs;
-    this.#reschedule();
-    const fetcher = this.#fetcher!;
+  /** Calls the fetcher and adopts what it returns, or throws why not (a {@link Refusal} or the fetcher's error). */
+  async #fetchOnce(cycle: RefreshCycle, attempt: number, signal: AbortSignal): Promise<void> {
+    const fetcher = this.#options.fetcher!;
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
@@ -811,7 +549,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       new Promise<FetchResult>((resolve) => resolve(fetcher({ signal, reason: cycle.reason, attempt }))),
       aborted,
     ]);
-    if (cycle !== this.#cycle) return;
+    if (cycle.phase === 'settled') return;
     const isObject = typeof result === 'object' && result !== null;
     const token = isObject ? read(result, 'token') : result;
     if (typeof token !== 'string') {
@@ -826,10 +564,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const expiredByMs = this.#serverNow(skew) - decoded.expiresAt.getTime();
     if (expiredByMs >= 0) {
       // Also the current token again (a cached response): a refresh never ends on an expired token.
-      throw new Refusal('TOKEN_EXPIRED', expiredMessage(expiredByMs, serverTime !== undefined || this.#fixedSkew !== undefined));
+      const measured = serverTime !== undefined || this.#options.fixedSkew !== undefined;
+      throw new Refusal('TOKEN_EXPIRED', expiredMessage(expiredByMs, measured));
     }
+    const before = this.#held;
     if (token !== this.#held?.token) {
-      const problem = this.#validate(decoded, skew, 'Fetched token');
+      const problem = this.#judge(decoded, skew, 'Fetched token');
       if (problem && problem.code !== 'TOKEN_STALE') throw problem;
       // A token older than the current one (a manual update won the race) is dropped without a word; the storm
       // guard below still applies, so a current token left inside the window is retried on the backoff schedule.
@@ -837,21 +577,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     } else {
       this.#skew = skew;
     }
-    // Storm guard: a fresh token already inside the window would trigger the next refresh at once, forever.
-    if (this.#needsRefresh()) {
-      this.#autoRefreshAt = this.#clock.now() + backoffCap(this.#retry || DEFAULT_RETRY, ++this.#shortStreak);
-    } else {
-      this.#shortStreak = 0;
-    }
+    // Nothing newer adopted (the same token back, or an older one dropped) while the window is already open: the
+    // next automatic refresh is armed for the end of the storm hold directly.
+    const windowOpen = before !== undefined && before === this.#held && before.aboutFired;
+    this.#autoRefresh.fetched(this.#options.clock.now(), this.#insideWindow(), windowOpen);
   }
 
-  /** Reports a failed attempt and either schedules the next one or ends the refresh. */
-  #attemptFailed(cycle: Cycle, attempt: number, reason: unknown): void {
-    const error = classifyFailure(reason, attempt, this.#retry, this.#random);
-    if (error.code === 'FETCH_UNAUTHORIZED') this.#failed = true;
-    if (error.retryInMs === undefined) this.#endCycle(cycle, error);
-    else cycle.retryAt = this.#clock.now() + error.retryInMs;
-    this.#fire('error', error);
+  /** Why a candidate may not replace the held token (judged with `skew`), or `undefined` when it may. */
+  #judge(decoded: DecodedToken, skew: number, subject: string): Refusal | undefined {
+    const { identity, allowIdentityChange } = this.#options;
+    return judgeCandidate(decoded, this.#serverNow(skew), { held: this.#held, identity, allowIdentityChange }, subject);
   }
 
   // --- helpers
@@ -860,33 +595,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (this.#disposed) throw disposedError();
   }
 
-  /**
-   * Emits to every listener even when one throws (the throw is re-raised apart, in a microtask), so neither a
-   * later listener nor the manager's own bookkeeping depends on what a listener does. eventemitter3's `emit`
-   * stops at the first throw, so this walks its listener list the same way `emit` does.
-   */
+  /** Emits to every listener even when one throws (see ./emit.ts). */
   #fire<E extends keyof AccessManagerEvents>(event: E, ...args: Parameters<AccessManagerEvents[E]>): void {
-    const key = EventEmitter.prefixed ? `${EventEmitter.prefixed as string}${event}` : event;
-    const stored = (this as unknown as { _events: Record<string, StoredListener | StoredListener[] | undefined> })._events[key];
-    if (!stored) return;
-    for (const listener of Array.isArray(stored) ? stored : [stored]) {
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
-      try {
-        listener.fn.apply(listener.context, args);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    emitIsolated(this as EventEmitter, event, args);
   }
-}
-
-/** How eventemitter3 keeps a listener. */
-interface StoredListener {
-  fn: (...args: unknown[]) => void;
-  context: unknown;
-  once: boolean;
 }
 
 /** What a malformed fetched value most likely is, and the fix, without quoting any of it. */

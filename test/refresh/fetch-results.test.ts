@@ -76,7 +76,7 @@ function hostileReasons(): Array<[string, () => unknown]> {
       revoke();
       return proxy;
     }],
-    ['a lookalike AccessManagerError without a message', () => ({ name: 'AccessManagerError', code: 'TOKEN_MALFORMED' })],
+    ['a lookalike AccessManagerError without a message', () => ({ name: 'AccessManagerError', code: 'FETCH_FAILED' })],
     ['a cause chain of revoked proxies', () => {
       const { proxy, revoke } = Proxy.revocable({}, {});
       revoke();

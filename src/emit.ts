@@ -1,0 +1,31 @@
+// Emitting to listeners that may throw. eventemitter3's `emit` stops at the first listener that throws, so a
+// buggy listener would keep the ones after it from the event; this walks its listener list the way `emit` does
+// (`once` listeners removed before they run) and calls each in isolation.
+import { EventEmitter } from 'eventemitter3';
+
+/** How eventemitter3 keeps a listener. */
+interface StoredListener {
+  fn: (...args: unknown[]) => void;
+  context: unknown;
+  once: boolean;
+}
+
+/**
+ * Calls every listener of `event` with `args`, even when one throws; each throw is re-raised apart, in a
+ * microtask, so it still reaches the page's error reporting without breaking the caller's bookkeeping.
+ */
+export function emitIsolated(emitter: EventEmitter, event: string, args: unknown[]): void {
+  const key = EventEmitter.prefixed ? `${EventEmitter.prefixed as string}${event}` : event;
+  const stored = (emitter as unknown as { _events: Record<string, StoredListener | StoredListener[] | undefined> })._events[key];
+  if (!stored) return;
+  for (const listener of Array.isArray(stored) ? stored : [stored]) {
+    if (listener.once) emitter.removeListener(event, listener.fn, undefined, true);
+    try {
+      listener.fn.apply(listener.context, args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}

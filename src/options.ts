@@ -1,0 +1,140 @@
+// The constructor's options: one table of defaults, and validation once, naming the option (TypeError for a
+// wrong type, RangeError for a value out of range). Every option is read exactly once, here: a getter cannot
+// answer differently later, and one that throws is reported by name.
+import { realClock } from './clock.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import type { AccessManagerOptions, Clock, TokenFetcher } from './types.js';
+
+/**
+ * Default option values. TSDoc, README and code all state these numbers; this table is where the code gets them.
+ */
+export const DEFAULTS = {
+  /** `tokenAboutToExpire` (and automatic refresh) this long before expiry: 3 minutes. */
+  aboutToExpireMs: 180_000,
+  /** Per fetch attempt. */
+  fetchTimeoutMs: 10_000,
+  /** Per client `updateToken` call. */
+  clientTimeoutMs: 10_000,
+  /** Exponential backoff with full jitter between failed attempts. */
+  retry: DEFAULT_RETRY,
+} as const;
+
+/** The options after validation, with defaults applied. */
+export interface ResolvedOptions {
+  token: string | undefined;
+  fetcher: TokenFetcher | undefined;
+  aboutMs: number;
+  autoRefresh: boolean;
+  fetchTimeoutMs: number;
+  retry: RetryPolicy | false;
+  clientTimeoutMs: number;
+  /** A fixed skew, or `undefined` for `'auto'`. */
+  fixedSkew: number | undefined;
+  allowIdentityChange: boolean;
+  identity: string | undefined;
+  /** The cross-tab channel name, or `undefined` when off. */
+  crossTab: string | undefined;
+  clock: Clock;
+  random: () => number;
+}
+
+/** `<name> must be <what>.`: one wording for every invalid option keeps the messages uniform (and the bundle small). */
+export const invalid = (name: string, what: string, range?: boolean): Error =>
+  new (range ? RangeError : TypeError)(`${name} must be ${what}.`);
+
+/** `value[key]` of an options object; a getter that throws is reported as a TypeError naming the option. */
+function option(value: object, key: string, name = key): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    throw invalid(name, 'readable (its getter threw)');
+  }
+}
+
+function checkNumber(name: string, value: unknown, fallback: number, positive: boolean, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalid(name, 'a number');
+  if (!Number.isFinite(value) || value < min || (positive && value === 0)) {
+    throw invalid(name, `finite and ${positive ? '> 0' : `>= ${min}`}`, true);
+  }
+  return value;
+}
+
+function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(name, 'a boolean');
+  return value;
+}
+
+function checkRetry(value: unknown): RetryPolicy | false {
+  const fallback = DEFAULTS.retry;
+  if (value === false) return false;
+  if (value === undefined) return { ...fallback };
+  if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
+  const field = (key: string) => option(value, key, `retry.${key}`);
+  const minDelayMs = checkNumber('retry.minDelayMs', field('minDelayMs'), fallback.minDelayMs, false);
+  const maxDelayMs = checkNumber('retry.maxDelayMs', field('maxDelayMs'), Math.max(fallback.maxDelayMs, minDelayMs), false);
+  if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
+  return { minDelayMs, maxDelayMs, factor: checkNumber('retry.factor', field('factor'), fallback.factor, false, 1) };
+}
+
+function checkCrossTab(value: unknown): string | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return 'default';
+  const name = typeof value === 'object' && value !== null ? option(value, 'name', 'crossTab.name') : undefined;
+  if (typeof value !== 'object' || typeof name !== 'string') throw invalid('crossTab', 'a boolean or { name: string }');
+  if (name === '') throw invalid('crossTab.name', 'non-empty', true);
+  return name;
+}
+
+function checkClock(value: unknown): Clock {
+  if (value === undefined) return realClock;
+  const clock = typeof value === 'object' && value !== null ? value : {};
+  const [now, setTimeout, clearTimeout, random] = ['now', 'setTimeout', 'clearTimeout', 'random'].map((key) =>
+    option(clock, key, `clock.${key}`),
+  );
+  if (typeof now !== 'function' || typeof setTimeout !== 'function' || typeof clearTimeout !== 'function') {
+    throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
+  }
+  if (random !== undefined && typeof random !== 'function') throw invalid('clock.random', 'a function');
+  return clock as Clock;
+}
+
+/** Validates `options` and applies the defaults. @throws TypeError or RangeError naming the option. */
+export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
+  const get = <K extends keyof AccessManagerOptions>(key: K) => option(options, key) as unknown;
+  const token = get('token');
+  const fetcher = get('fetchToken');
+  if (token !== undefined && typeof token !== 'string') throw invalid('token', 'a string');
+  if (fetcher !== undefined && typeof fetcher !== 'function') throw invalid('fetchToken', 'a function');
+  if (token === undefined && fetcher === undefined) throw new TypeError('token or fetchToken is required.');
+  const aboutMs = checkNumber('aboutToExpireMs', get('aboutToExpireMs'), DEFAULTS.aboutToExpireMs, false);
+  const autoRefresh = checkBoolean('autoRefresh', get('autoRefresh'), fetcher !== undefined);
+  const fetchTimeoutMs = checkNumber('fetchTimeoutMs', get('fetchTimeoutMs'), DEFAULTS.fetchTimeoutMs, true);
+  const retry = checkRetry(get('retry'));
+  const clientTimeoutMs = checkNumber('clientTimeoutMs', get('clientTimeoutMs'), DEFAULTS.clientTimeoutMs, true);
+  const skew = get('clockSkew');
+  if (skew !== undefined && skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
+  if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
+  const allowIdentityChange = checkBoolean('allowIdentityChange', get('allowIdentityChange'), false);
+  const identity = get('identity');
+  if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
+  const crossTab = checkCrossTab(get('crossTab'));
+  const clock = checkClock(get('clock'));
+  return {
+    token,
+    fetcher: fetcher as TokenFetcher | undefined,
+    aboutMs,
+    autoRefresh,
+    fetchTimeoutMs,
+    retry,
+    clientTimeoutMs,
+    fixedSkew: typeof skew === 'number' ? skew : undefined,
+    allowIdentityChange,
+    identity,
+    crossTab,
+    clock,
+    random: clock.random ? () => clock.random!() : () => Math.random(),
+  };
+}

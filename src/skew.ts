@@ -1,0 +1,46 @@
+// Clock skew: how far the server's clock (which set `exp`) is ahead of this machine's (positive) or behind it.
+// Deadlines are `exp - skew` in local time; a wrong skew makes valid tokens look expired or expired ones valid,
+// so every source of it is checked before it is believed.
+import type { DecodedToken } from './decode.js';
+
+/** Skew measurements below this are noise (network latency, second-granular `iat`). */
+export const MIN_SKEW_MS = 1000;
+/** A token without `iat` is assumed to live at most this long (Twilio's maximum) when judging a server time. */
+const MAX_LIFETIME_MS = 86_400_000;
+
+/** A fetcher's `serverTime` in ms, when it is a finite number or a valid `Date` (also from another realm). */
+export function serverTimeOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  try {
+    const ms = Object.prototype.toString.call(value) === '[object Date]' ? Date.prototype.getTime.call(value) : NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * False for a server time that cannot be right for `decoded`: further from the token's own `iat`..`exp` than the
+ * token's lifetime (a `serverTime` of 0 or `null` read as the epoch, a peer's absurd skew). Such a time would make
+ * the token look valid for decades, or expired at once.
+ */
+export function plausible(decoded: DecodedToken, serverTime: number): boolean {
+  const exp = decoded.expiresAt.getTime();
+  const iat = decoded.issuedAt?.getTime();
+  const lifetime = iat !== undefined && iat < exp ? exp - iat : MAX_LIFETIME_MS;
+  return serverTime >= (iat ?? exp) - lifetime && serverTime <= exp + lifetime;
+}
+
+/**
+ * The skew to use after seeing `decoded` at local time `now`, given the `current` one and maybe a server time.
+ * A plausible `serverTime` is trusted both ways; without one only an `iat` in the local future says something
+ * (the local clock is behind). An old `iat` says nothing: the server may hand out a cached token.
+ */
+export function learnSkew(current: number, decoded: DecodedToken, now: number, serverTime?: number): number {
+  if (serverTime !== undefined && plausible(decoded, serverTime)) {
+    const measured = serverTime - now;
+    return Math.abs(measured) < MIN_SKEW_MS ? 0 : measured;
+  }
+  const ahead = (decoded.issuedAt?.getTime() ?? -Infinity) - now;
+  return ahead >= MIN_SKEW_MS && ahead > current ? ahead : current;
+}
