@@ -7,6 +7,14 @@ const clock = new ManualClock();
 const token = mintToken({ at: clock.now() });
 const fetchToken = async () => token;
 
+function throwingGetter(target: object, key: string): object {
+  return Object.defineProperty(target, key, {
+    get(): never {
+      throw new Error('getter');
+    },
+  });
+}
+
 function thrown(options: unknown): Error {
   try {
     new AccessManager(options as AccessManagerOptions);
@@ -34,8 +42,8 @@ describe('options validation', () => {
     ['clock', { token, clock: { now: () => 0 } }],
     ['clock.random', { token, clock: { now: () => 0, setTimeout, clearTimeout, random: 0.5 } }],
     ['identity', { token, identity: 42 }],
-    ['retry.factor', { token, retry: Object.defineProperty({}, 'factor', { get: () => { throw new Error('getter'); } }) }],
-    ['fetchToken', Object.defineProperty({ token }, 'fetchToken', { get: () => { throw new Error('getter'); } })],
+    ['retry.factor', { token, retry: throwingGetter({}, 'factor') }],
+    ['fetchToken', throwingGetter({ token }, 'fetchToken')],
   ])('TypeError naming %s', (name, options) => {
     const error = thrown(options);
     expect(error).toBeInstanceOf(TypeError);
