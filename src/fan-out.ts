@@ -1,3 +1,4 @@
+import { MAX_TIMEOUT_MS } from './clock.js';
 import { AccessManagerError } from './errors.js';
 import type { ClientOptions, Clock, TokenClient } from './types.js';
 
@@ -18,6 +19,8 @@ interface Entry {
   client: TokenClient;
   name: string;
   grants: string[] | undefined;
+  /** The newest push whose token the client was handed or has waiting; pushes up to here are not for it. */
+  seq: BatchId;
   /** The push whose token the client is busy with; 0 while idle. */
   batch: BatchId;
   /** Older pushes whose tokens were skipped in favour of the one in progress. */
@@ -31,12 +34,32 @@ interface Entry {
 }
 
 const noop = (): void => {};
+// The intrinsic `then`: it calls one handler once, asynchronously, whatever the client's object does.
+const promiseThen = Promise.prototype.then;
 let anonymous = 0;
 
 /**
+ * Gets an option with `get` and checks it with `valid`, both inside one `try`: a getter that throws, or a revoked
+ * proxy, becomes the same TypeError naming the option as a wrong type does.
+ */
+function option<T>(name: string, what: string, get: () => T, valid: (value: T) => unknown): T {
+  let value: T;
+  try {
+    value = get();
+    if (valid(value)) return value;
+  } catch (cause) {
+    throw new TypeError(`${name} must be ${what}.`, { cause });
+  }
+  throw new TypeError(`${name} must be ${what}.`);
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/**
  * Hands each adopted token to every registered client, concurrently and in isolation: a client that throws,
- * rejects or hangs yields an error and never delays the others. Per client, calls are serialized, so a slow client
- * is never handed an older token after a newer one; while it is busy only the newest token waits.
+ * rejects, hangs or answers with a hostile thenable yields an error and never delays the others. Per client, calls
+ * are serialized, so a slow client is never handed an older token after a newer one; while it is busy only the
+ * newest token waits. The same holds when a client or an error listener pushes again from inside a push.
  *
  * Per client and token it allocates nothing but the `.then` of the client's own promise (10,000 clients are a
  * benchmark case): handlers live on the entry, and one timer covers a whole push.
@@ -56,24 +79,62 @@ export class FanOut {
 
   constructor(clock: Clock, timeoutMs: number, report: (error: AccessManagerError) => void) {
     this.#clock = clock;
-    this.#timeoutMs = timeoutMs;
+    this.#timeoutMs = Math.min(timeoutMs, MAX_TIMEOUT_MS);
     this.#report = report;
   }
 
-  /** Registers `client`; registering it again replaces its options. */
-  add(client: TokenClient, options: ClientOptions): Entry {
+  /**
+   * Registers `client`; registering it again replaces its options. Reads `client.updateToken`, `options.name`,
+   * `options.grants` (copied) and the client's constructor name once each and checks them all before it changes
+   * anything, so a throwing getter or a wrong type leaves no half-registered client (nor half-replaced options).
+   *
+   * @throws TypeError naming `client`, `options`, `name` or `grants`.
+   */
+  add(client: TokenClient, options?: ClientOptions): Entry {
+    const isFunction = (value: unknown) => typeof value === 'function';
+    option('client', 'an object with updateToken(token)', () => client.updateToken, isFunction);
+    const given = option(
+      'options',
+      'an object',
+      () => options as Record<string, unknown> | undefined,
+      (value) => value === undefined || (typeof value === 'object' && value !== null),
+    );
+    let name = option(
+      'name',
+      'a string',
+      () => given?.name as string | undefined,
+      (value) => value === undefined || isString(value),
+    );
+    const grants = option(
+      'grants',
+      'an array of strings',
+      // A copy, as the caller's array may change later; null for anything but an array.
+      () => {
+        const list = given?.grants;
+        return list === undefined ? list : Array.isArray(list) ? [...(list as unknown[])] : null;
+      },
+      (list) => list === undefined || list?.every(isString),
+    ) as string[] | undefined;
+    if (name === undefined) {
+      let ctor: unknown;
+      try {
+        ctor = (client as { constructor?: { name?: unknown } }).constructor?.name;
+      } catch {
+        // An unreadable constructor only costs the client its default name.
+      }
+      name = isString(ctor) && ctor !== '' && ctor !== 'Object' ? ctor : `client#${++anonymous}`;
+    }
+
     let entry = this.#entries.get(client);
     if (!entry) {
-      entry = { client, name: '', grants: undefined, batch: 0, ok: noop, fail: noop };
+      // `seq`: no push under way reaches a client added meanwhile (none pushes on add).
+      entry = { client, name, grants: undefined, seq: this.#lastId, batch: 0, ok: noop, fail: noop };
       this.#renew(entry);
       this.#entries.set(client, entry);
     }
-    const ctor = (client as { constructor?: { name?: unknown } }).constructor?.name;
-    entry.name =
-      options.name ?? (typeof ctor === 'string' && ctor !== '' && ctor !== 'Object' ? ctor : `client#${++anonymous}`);
+    entry.name = name;
     if (entry.grants) this.#withGrants--;
-    entry.grants = options.grants ? [...options.grants] : undefined;
-    if (entry.grants) this.#withGrants++;
+    if ((entry.grants = grants)) this.#withGrants++;
     return entry;
   }
 
@@ -93,13 +154,22 @@ export class FanOut {
     for (const client of [...this.#entries.keys()]) this.remove(client);
   }
 
-  /** Reports `GRANT_MISSING` for every grant a client needs that `grants` lacks (all clients, or just `only`). */
+  /**
+   * Reports `GRANT_MISSING` for every grant a client needs that `grants` does not own (all clients, or just
+   * `only`). Own properties only: `constructor` is not a grant because every object inherits one.
+   */
   checkGrants(grants: Record<string, unknown>, only?: Entry): void {
     if (!only && this.#withGrants === 0) return;
     for (const entry of only ? [only] : this.#entries.values()) {
       if (!entry.grants) continue;
       for (const grant of entry.grants) {
-        if (grants[grant] === undefined) {
+        let has = false;
+        try {
+          has = Object.hasOwn(grants, grant);
+        } catch {
+          // Grants that cannot be inspected grant nothing.
+        }
+        if (!has) {
           this.#report(
             new AccessManagerError('GRANT_MISSING', `Client "${entry.name}" needs the "${grant}" grant, which the token lacks.`, {
               clientName: entry.name,
@@ -110,39 +180,65 @@ export class FanOut {
     }
   }
 
-  /** Delivers `token` to every client; resolves once each has settled it (or a newer token). Never rejects. */
+  /**
+   * Delivers `token` to every client registered before the call; resolves once each has settled it (or a newer
+   * token). Never throws, never rejects. A push made from inside this one (by a client or a listener) is newer:
+   * clients it reached first are not handed this token any more.
+   */
   push(token: string): Promise<void> {
     if (this.#entries.size === 0) return Promise.resolve();
     let done!: () => void;
     const promise = new Promise<void>((resolve) => (done = resolve));
-    const id = this.#open({ left: this.#entries.size, done });
+    // Counted as clients are reached, plus one for the loop itself: clients may come and go during it.
+    const batch: Batch = { left: 1, done };
+    const id = this.#open(batch);
     for (const entry of this.#entries.values()) {
-      if (entry.batch) {
+      if (entry.seq < id) {
+        entry.seq = id;
+        if (!entry.batch) {
+          batch.left++;
+          this.#deliver(entry, token, id);
+          continue;
+        }
         entry.nextToken = token;
-        (entry.nextBatches ??= []).push(id);
-      } else {
-        this.#deliver(entry, token, id);
+      } else if (entry.nextToken === undefined) {
+        // Added meanwhile, or a newer push got here first: wait for the newer token if it is still in progress.
+        if (entry.batch) {
+          batch.left++;
+          (entry.also ??= []).push(id);
+        }
+        continue;
       }
+      batch.left++;
+      (entry.nextBatches ??= []).push(id);
     }
+    this.#release(id);
     return promise;
   }
 
   #deliver(entry: Entry, token: string, id: BatchId, also?: BatchId[]): void {
     entry.batch = id;
     if (also) entry.also = also;
-    let result: unknown;
+    let then: unknown;
     try {
-      result = entry.client.updateToken(token);
+      const result = entry.client.updateToken(token) as { then?: unknown } | null | undefined;
+      then = result?.then;
+      // A native promise goes straight to the intrinsic `then`; anything else that looks like one is adopted by
+      // Promise.resolve, which calls its `then` in a later job and turns a throw into a rejection. Either way one
+      // of the handlers runs once, never synchronously.
+      if (typeof then === 'function') {
+        promiseThen.call(then === promiseThen ? result : Promise.resolve(result), entry.ok, entry.fail);
+      }
     } catch (error) {
+      // A throw from the client: updateToken, a getter on its result, a constructor (species) lookup.
       this.#finish(entry, 'CLIENT_UPDATE_FAILED', error);
       return;
     }
-    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
-      (result as PromiseLike<unknown>).then(entry.ok, entry.fail);
-      const batch = this.#batch(id);
-      batch.timer ??= this.#clock.setTimeout(() => this.#expire(id), this.#timeoutMs);
-    } else {
+    if (typeof then !== 'function') {
       this.#finish(entry);
+    } else if (entry.batch === id) {
+      // Still busy with this token (a getter on the result may have removed the client): time the call.
+      this.#batch(id)!.timer ??= this.#clock.setTimeout(() => this.#expire(id), this.#timeoutMs);
     }
   }
 
@@ -162,8 +258,8 @@ export class FanOut {
     return this.#lastId;
   }
 
-  #batch(id: BatchId): Batch {
-    return id === this.#lastId ? this.#last! : this.#batches.get(id)!;
+  #batch(id: BatchId): Batch | undefined {
+    return id === this.#lastId ? this.#last : this.#batches.get(id);
   }
 
   #expire(id: BatchId): void {
@@ -179,7 +275,7 @@ export class FanOut {
 
   #release(id: BatchId): void {
     const batch = this.#batch(id);
-    if (--batch.left > 0) return;
+    if (!batch || --batch.left > 0) return;
     this.#batches.delete(id);
     if (batch.timer !== undefined) this.#clock.clearTimeout(batch.timer);
     batch.done();
@@ -188,7 +284,17 @@ export class FanOut {
   #finish(entry: Entry, failure?: 'CLIENT_UPDATE_FAILED' | 'CLIENT_UPDATE_TIMEOUT', cause?: unknown): void {
     const id = entry.batch;
     if (!id) return;
+    // Commit, then call out: the waiting token goes to the client before any listener hears of this one, so a
+    // listener that pushes finds the client busy with the newest token and queues behind it.
     entry.batch = 0;
+    const also = entry.also;
+    if (also) entry.also = undefined;
+    const next = entry.nextToken;
+    if (next !== undefined) {
+      const waiting = entry.nextBatches;
+      entry.nextToken = entry.nextBatches = undefined;
+      this.#deliver(entry, next, this.#open({ left: 1, done: noop }), waiting);
+    }
     if (failure) {
       const clientName = entry.name;
       this.#report(
@@ -200,15 +306,6 @@ export class FanOut {
       );
     }
     this.#release(id);
-    if (entry.also) {
-      for (const older of entry.also) this.#release(older);
-      entry.also = undefined;
-    }
-    const token = entry.nextToken;
-    if (token !== undefined && this.#entries.get(entry.client) === entry) {
-      const waiting = entry.nextBatches;
-      entry.nextToken = entry.nextBatches = undefined;
-      this.#deliver(entry, token, this.#open({ left: 1, done: noop }), waiting);
-    }
+    if (also) for (const older of also) this.#release(older);
   }
 }

@@ -198,4 +198,37 @@ describe('fan-out to clients', () => {
     expect(fast).toEqual([t1, t2]);
     expect(clock.pending).toBe(1); // the scheduler's timer only: no client timeout left
   });
+
+  it('keeps every client in order when a client adopts a newer token from inside updateToken', async () => {
+    const { manager, next } = setup();
+    const [t1, t2] = [next(), next()];
+    const got: Record<string, string[]> = { first: [], second: [], third: [] };
+    let inner: Promise<void> | undefined;
+    manager.addClient(
+      { updateToken: (t: string) => void (got.first!.push(t), t === t1 && (inner = manager.updateToken(t2))) },
+      { name: 'first' },
+    );
+    manager.addClient({ updateToken: (t: string) => void got.second!.push(t) }, { name: 'second' });
+    manager.addClient({ updateToken: async (t: string) => void got.third!.push(t) }, { name: 'third' });
+    await manager.updateToken(t1);
+    await inner;
+    expect(got).toEqual({ first: [t1, t2], second: [t2], third: [t2] });
+    expect(manager.token).toBe(t2);
+  });
+
+  it('isolates a client that answers with a thenable whose then throws, and keeps serving it', async () => {
+    const { manager, errors, next } = setup();
+    const boom = new Error('boom');
+    const got: string[] = [];
+    manager.addClient({ updateToken: () => ({ then: () => { throw boom; } }) as never }, { name: 'odd' });
+    manager.addClient({ updateToken: (t: string) => void got.push(t) }, { name: 'fine' });
+    const [t1, t2] = [next(), next()];
+    await manager.updateToken(t1);
+    await manager.updateToken(t2);
+    expect(got).toEqual([t1, t2]);
+    expect(errors.map((e) => [e.code, e.clientName, e.cause])).toEqual([
+      ['CLIENT_UPDATE_FAILED', 'odd', boom],
+      ['CLIENT_UPDATE_FAILED', 'odd', boom],
+    ]);
+  });
 });
