@@ -6,10 +6,10 @@ import { CLIENT_EVENT, findTwilioCode, isKnownTokenCode, isTokenError, read, ref
 import { type CrossTabLink, openCrossTab } from './cross-tab.js';
 import { type DecodedToken, decodeOrWhy, decodeToken } from './decode.js';
 import { emitIsolated } from './emit.js';
-import { AccessManagerError } from './errors.js';
+import { AccessManagerError, type AnyAccessManagerError } from './errors.js';
 import { FanOut } from './fan-out.js';
 import { type HeldToken, holdToken, judgeCandidate } from './held-token.js';
-import { invalid, type ResolvedOptions, resolveOptions } from './options.js';
+import { type ResolvedOptions, resolveOptions } from './options.js';
 import { type CycleHost, RefreshCycle } from './refresh-cycle.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { Scheduler, watchWindow } from './scheduler.js';
@@ -109,7 +109,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       changed: (cycle, error) => this.#cycleChanged(cycle, error),
     };
     this.#scheduler = new Scheduler(clock, () => this.#tick());
-    this.#fanOut = new FanOut(clock, resolved.clientTimeoutMs, (error) => this.#fire('error', error));
+    this.#fanOut = new FanOut(clock, resolved.clientTimeoutMs, (error) => this.#report(error));
     this.#unwatch = watchWindow((type) => this.#wake(type));
     this.#link =
       resolved.crossTab === undefined
@@ -253,9 +253,6 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   addClient(client: TokenClient, options: ClientOptions = {}): () => void {
     this.#assertAlive();
-    if (typeof read(client, 'updateToken') !== 'function') {
-      throw invalid('client', 'an object with updateToken(token)');
-    }
     const entry = this.#fanOut.add(client, options);
     if (this.#held) this.#fanOut.checkGrants(this.#held.decoded.grants, entry);
     return () => {
@@ -349,7 +346,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         // before its expiry (apps that only listen to the former must still hear of it), late but in order.
         if (held.expiredAtStart) {
           held.expiredAtStart = false;
-          this.#fire('error', new AccessManagerError('TOKEN_EXPIRED', 'Initial token is expired.'));
+          this.#report(new AccessManagerError('TOKEN_EXPIRED', 'Initial token is expired.'));
         }
         this.#fireAbout(held, serverNow);
         if (held === this.#held && !held.expiredFired) {
@@ -479,9 +476,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (reason === 'clientError') {
       const { retryInMs, streak } = backoff;
       const who = clientName === undefined ? 'A client' : `Client "${clientName}"`;
-      this.#fire(
-        'error',
-        new AccessManagerError('CLIENT_TOKEN_REJECTED', `${who} rejected a fresh token again; next refresh in ${retryInMs} ms.`, {
+      this.#report(new AccessManagerError('CLIENT_TOKEN_REJECTED', `${who} rejected a fresh token again; next refresh in ${retryInMs} ms.`, {
           cause: error,
           clientName,
           attempt: streak,
@@ -518,7 +513,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (cycle.phase === 'settled') this.#cycle = undefined;
     if (error?.code === 'FETCH_UNAUTHORIZED') this.#failed = true;
     this.#reschedule();
-    if (error) this.#fire('error', error);
+    if (error) this.#report(error);
     if (cycle.phase === 'settled') {
       const late = this.#lateReport;
       this.#lateReport = undefined;
@@ -593,6 +588,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   #assertAlive(): void {
     if (this.#disposed) throw disposedError();
+  }
+
+  /** Reports a failure through `error`. */
+  #report(error: AccessManagerError): void {
+    this.#fire('error', error as AnyAccessManagerError);
   }
 
   /** Emits to every listener even when one throws (see ./emit.ts). */

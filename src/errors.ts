@@ -77,3 +77,45 @@ export function isAccessManagerError(value: unknown): value is AccessManagerErro
     typeof (value as { code?: unknown }).code === 'string'
   );
 }
+
+/** An {@link AccessManagerError} with code `C` and the fields that code always carries. */
+export type AccessManagerErrorOf<C extends AccessManagerErrorCode, Fields = object> = AccessManagerError & {
+  readonly code: C;
+} & Readonly<Fields>;
+
+/**
+ * Every error the manager reports, as a union discriminated by `code`: `switch (err.code)` narrows to the fields
+ * that code carries (`attempt` and `retryInMs` on fetch failures, `clientName` on client problems, ...). The
+ * `error` event is typed with it.
+ *
+ * @example
+ * ```ts
+ * manager.on('error', (err) => {
+ *   switch (err.code) {
+ *     case 'FETCH_FAILED':
+ *       console.warn(`attempt ${err.attempt}, next in ${err.retryInMs ?? 'never'} ms`);
+ *       break;
+ *     case 'CLIENT_UPDATE_FAILED':
+ *       console.warn(`${err.clientName} failed`, err.cause);
+ *       break;
+ *   }
+ * });
+ * ```
+ */
+export type AnyAccessManagerError =
+  /** A fetched token that was refused has `attempt` and `retryInMs`; one given to `updateToken` or at start has not. */
+  | AccessManagerErrorOf<'TOKEN_MALFORMED' | 'TOKEN_EXPIRED' | 'TOKEN_STALE' | 'IDENTITY_MISMATCH', {
+      attempt?: number;
+      retryInMs?: number;
+    }>
+  | AccessManagerErrorOf<'FETCH_FAILED' | 'FETCH_TIMEOUT', { attempt: number; retryInMs: number | undefined; twilioCode?: number }>
+  | AccessManagerErrorOf<'FETCH_UNAUTHORIZED', { attempt: number; retryInMs: undefined; twilioCode?: number }>
+  | AccessManagerErrorOf<'GRANT_MISSING' | 'CLIENT_UPDATE_TIMEOUT', { clientName: string }>
+  | AccessManagerErrorOf<'CLIENT_UPDATE_FAILED', { clientName: string; cause: unknown }>
+  | AccessManagerErrorOf<'CLIENT_TOKEN_REJECTED', {
+      clientName: string | undefined;
+      attempt: number;
+      retryInMs: number;
+      twilioCode: number | undefined;
+    }>
+  | AccessManagerErrorOf<'NO_FETCHER' | 'DISPOSED'>;

@@ -4,6 +4,8 @@ export {
   AccessManagerError,
   isAccessManagerError,
   type AccessManagerErrorCode,
+  type AccessManagerErrorOf,
+  type AnyAccessManagerError,
   type AccessManagerErrorDetails,
 } from './errors.js';
 export type {

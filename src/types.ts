@@ -1,4 +1,4 @@
-import type { AccessManagerError } from './errors.js';
+import type { AnyAccessManagerError } from './errors.js';
 
 /** Why the manager is asking the fetcher for a token. */
 /**
@@ -127,5 +127,6 @@ export interface AccessManagerEvents {
   tokenAboutToExpire: (info: TokenAboutToExpireInfo) => void;
   tokenExpired: (info: TokenExpiredInfo) => void;
   tokenUpdated: (info: TokenUpdatedInfo) => void;
-  error: (error: AccessManagerError) => void;
+  /** Every background failure, as a union discriminated by `code` (see {@link AnyAccessManagerError}). */
+  error: (error: AnyAccessManagerError) => void;
 }
