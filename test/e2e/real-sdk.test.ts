@@ -67,7 +67,7 @@ type HarnessWindow = { harness: Harness };
 const short = (token: string | undefined) => token?.slice(-8);
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 /** How long to keep watching after the expected fetch, to be sure no second one follows. */
-const QUIET_MS = 400;
+const QUIET_MS = 300;
 
 async function until<T>(probe: () => T | Promise<T>, accept: (value: T) => boolean, what: string, timeout = 5_000): Promise<T> {
   const deadline = Date.now() + timeout;
@@ -142,7 +142,7 @@ function wire(p: RealSdkPage): Record<ClientName, string[]> {
 const eventsOf = (s: Summary, client: ClientName, event: string) => s.sdkEvents.filter((e) => e.client === client && e.event === event);
 
 describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', () => {
-  it('a manager refresh reaches the Conversations Client, the SyncClient and the Voice Device through connectTwilioClient', async () => {
+  it('a manager refresh reaches the Conversations Client, the SyncClient and the Voice Device; their simultaneous reports then share one fetch', async () => {
     const p = await open();
     await setup(p);
     const [initial] = p.minted;
@@ -167,6 +167,20 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     // Each SDK reports the new token as its own, and nothing went wrong.
     expect(s.holding).toEqual({ conversations: short(refreshed), sync: short(refreshed), voice: short(refreshed) });
     expect(s.errors).toEqual([]);
+
+    // All three SDKs report token trouble at the same moment: one fetch, and its token reaches all three.
+    p.twilsock.tokenAboutToExpire('sync');
+    p.twilsock.tokenAboutToExpire('conversations');
+    p.voice.error(31205, 'JWT token expired');
+    await until(() => wire(p), (w) => ALL.every((name) => w[name].at(-1) === p.minted[2]), 'the next token at every stand-in');
+    const after = await settledAfterFetches(p, 2, 'updateToken calls to settle');
+    expect(eventsOf(after, 'sync', 'tokenAboutToExpire')).toHaveLength(1);
+    expect(eventsOf(after, 'conversations', 'tokenAboutToExpire')).toHaveLength(1);
+    expect(eventsOf(after, 'voice', 'error')).toHaveLength(1);
+    expect(after.fetches).toHaveLength(2);
+    expect(['client', 'clientError']).toContain(after.fetches[1]!.reason);
+    expect(p.minted).toHaveLength(3);
+    expect(after.errors).toEqual([]);
     expect(p.pageErrors).toEqual([]);
   });
 
@@ -217,6 +231,26 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
       expect(s.errors).toEqual([]);
     },
   );
+
+  // Known problem: twilsock answers the server's `close` (410, expired token) by closing its socket with the close
+  // handler already detached, so it sits in a closing state until its own 3 s timeout. An updateToken in that
+  // window (the fetch after tokenExpired is usually faster) is dropped by its state machine, and the promise never
+  // settles; afterwards the SDK is disconnected and nothing reconnects it. Pushing the same token again does
+  // nothing either: twilsock ignores a token equal to the one it stored. Conversations shares the transport.
+  // `it.fails` until connectTwilioClient works around it (e.g. holds the push until the SDK reports
+  // `disconnected`); then make it a plain `it`.
+  it.fails('sync: after the server closes the connection for an expired token (close 410), the fetched token brings it back', async () => {
+    const p = await open();
+    await setup(p, { names: ['sync'] });
+    expect(p.twilsock.closeExpired('sync')).toBe(1);
+    await until(() => summary(p), (x) => x.fetches.length === 1 && x.calls.length === 1, 'the fetch after tokenExpired');
+    // twilsock's own closing timeout is 3 s; a fix would reconnect right after it.
+    await sleep(3_800);
+    expect(p.twilsock.tokens.map((t) => [t.via, t.token, t.accepted])).toEqual([
+      ['init', p.minted[0], true],
+      ['init', p.minted[1], true],
+    ]);
+  });
 
   it('conversations: a first connection refused as expired causes one fetch; the SDK fails its updateToken but comes online', async () => {
     const p = await open();
@@ -269,40 +303,20 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
   });
 
   // Known problem: the Device arms a tokenWillExpire timer on every `connected` (every token it sends) and never
-  // clears the one armed for the previous token. When the manager refreshes on its own schedule first, the old
-  // token's timer still fires later and connectTwilioClient fetches again, for a token that has an hour left.
-  // With the defaults (manager 3 min ahead, Device 10 s ahead) that is a second fetch in every token lifetime.
-  // `it.fails` until the manager or connectTwilioClient ignores such a stale warning; then make it a plain `it`.
+  // clears the one armed for the previous token. When the manager refreshes first (on its own schedule, or as here
+  // through refresh()), the old token's timer still fires later and connectTwilioClient fetches again, for a token
+  // that has an hour left. With the defaults (manager 3 min ahead, Device 10 s ahead) that is a second fetch in
+  // every token lifetime. `it.fails` until the manager or connectTwilioClient ignores such a stale warning; then
+  // make it a plain `it`.
   it.fails("voice: a tokenWillExpire left over from the Device's previous token does not fetch again", async () => {
-    // First token 12 s: the manager (about-to-expire window 11.5 s, no spread) refreshes within half a second; the
-    // Device's timer for that first token (tokenRefreshMs 9 s) fires about 2 s after it connected.
-    const p = await open({ ttlSeconds: (n) => (n === 0 ? 12 : 3600 + n) });
-    await setup(p, {
-      names: ['voice'],
-      manager: { aboutToExpireMs: 11_500, refreshSpreadMs: 0 },
-      voice: { tokenRefreshMs: 9_000 },
-    });
-    await until(() => summary(p), (x) => eventsOf(x, 'voice', 'tokenWillExpire').length > 0, 'the stale tokenWillExpire', 6_000);
+    // First token 14 s: the stand-in reports its ttl (whole seconds left: 12 or 13) on `connected`, so the Device
+    // (tokenRefreshMs 11 s) arms a timer for 1-2 s later. The manager refreshes before that.
+    const p = await open({ ttlSeconds: (n) => (n === 0 ? 14 : 3600 + n) });
+    await setup(p, { names: ['voice'], manager: { aboutToExpireMs: 1_000 }, voice: { tokenRefreshMs: 11_000 } });
+    await refresh(p);
+    await until(() => summary(p), (x) => eventsOf(x, 'voice', 'tokenWillExpire').length > 0, 'the stale tokenWillExpire');
     const s = await settledAfterFetches(p, 1, 'fetches to settle');
-    expect(s.fetches.map((f) => f.reason)).toEqual(['aboutToExpire']);
-  });
-
-  it('the three SDKs reporting token trouble at the same moment cause one fetch, and all three get its token', async () => {
-    const p = await open();
-    await setup(p);
-    p.twilsock.tokenAboutToExpire('sync');
-    p.twilsock.tokenAboutToExpire('conversations');
-    p.voice.error(31205, 'JWT token expired');
-
-    await until(() => wire(p), (w) => ALL.every((name) => w[name].at(-1) === p.minted[1]), 'the new token at every stand-in');
-    const s = await settledAfterFetches(p, 1, 'updateToken calls to settle');
-    expect(eventsOf(s, 'sync', 'tokenAboutToExpire')).toHaveLength(1);
-    expect(eventsOf(s, 'conversations', 'tokenAboutToExpire')).toHaveLength(1);
-    expect(eventsOf(s, 'voice', 'error')).toHaveLength(1);
-    expect(s.fetches).toHaveLength(1);
-    expect(['client', 'clientError']).toContain(s.fetches[0]!.reason);
-    expect(p.minted).toHaveLength(2);
-    expect(s.errors).toEqual([]);
+    expect(s.fetches.map((f) => f.reason)).toEqual(['manual']);
   });
 
   it('a Voice server that refuses every token (31204) gets one fetch, then CLIENT_TOKEN_REJECTED and a backoff', async () => {
@@ -319,7 +333,7 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
       harness.clients.voice.register().catch(() => {});
     });
     await until(() => summary(p), (x) => x.errors.length >= 1, 'CLIENT_TOKEN_REJECTED');
-    await sleep(1_000);
+    await sleep(700);
     const s = await summary(p);
     // The first refusal fetched; the fresh token was refused too: instead of fetching again at once (and again,
     // and again: the Device reports every refused listen), the manager says so and waits for the backoff.
@@ -384,7 +398,7 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
 
   it('a destroyed Voice Device is let go: later refreshes do not call its updateToken', async () => {
     const p = await open();
-    await setup(p, { names: ['voice'] });
+    await setup(p, { names: ['voice'], register: false });
     await p.page.evaluate(() => (window as unknown as HarnessWindow).harness.clients.voice.destroy());
     await refresh(p);
     await sleep(QUIET_MS);

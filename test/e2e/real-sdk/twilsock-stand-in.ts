@@ -12,7 +12,8 @@
 //   unanswered (the SDKs time those out after 20 s; no test waits that long).
 // - `reply` (the SDK acknowledging a message of ours), `close`, `telemetry`: ignored.
 // Server pushes: `client_update` with `client_update_type: 'token_about_to_expire'` (the SDK emits
-// `tokenAboutToExpire`), and closing the socket (the SDK reconnects after its backoff, about a second, and sends a
+// `tokenAboutToExpire`), `close` with status 410 for a token that expired on a live connection (the SDK emits
+// `tokenExpired`, closes the socket and waits for `updateToken`), and closing the socket (the SDK reconnects after its backoff, about a second, and sends a
 // new `init` with the token it holds).
 import type { BrowserContext, WebSocketRoute } from 'playwright-core';
 
@@ -153,6 +154,20 @@ export class TwilsockStandIn {
       connection.ws.send(
         encodePacket({ method: 'client_update', id: this.#id(), client_update_type: 'token_about_to_expire' }),
       );
+    }
+    return open.length;
+  }
+
+  /**
+   * Ends every open connection of this product with a twilsock `close` message, as the server does when the token
+   * expires on a live connection: status 410 (the SDK emits `tokenExpired` and stays disconnected until its next
+   * `updateToken`). The `errorCode` travels in the status, but twilsock 1.x does not pass it on.
+   */
+  closeExpired(product: TwilsockProduct, errorCode = 51207): number {
+    const open = this.openConnections(product);
+    for (const connection of open) {
+      const status = { code: 410, status: 'GONE', errorCode, description: 'Access Token expired' };
+      connection.ws.send(encodePacket({ method: 'close', id: this.#id(), status }));
     }
     return open.length;
   }
