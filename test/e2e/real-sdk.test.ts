@@ -6,10 +6,14 @@
 // There is no internet here, so the SDKs' WebSockets are answered by small local stand-ins (Playwright's
 // `routeWebSocket`): twilsock for Conversations and Sync (real-sdk/twilsock-stand-in.ts), the signaling server
 // for Voice (real-sdk/voice-stand-in.ts). They speak just enough of each protocol for the SDKs to connect, take
-// token updates, and report token trouble the way the real services do: twilsock's `token_about_to_expire` push
-// and its 401/20104 refusal of an expired token, Voice's `connected` (whose `ttl` arms the Device's own
-// `tokenWillExpire` timer) and its 31205/31204 signaling errors. Tokens are real Twilio access tokens minted in
-// this process with the `twilio` package and handed to the page one fetch at a time.
+// token updates, and report token trouble the way the real services do: twilsock's `token_about_to_expire` push,
+// its 401/20104 refusal of an expired token and its close (410) of a live connection, Voice's `connected` (whose
+// `ttl` arms the Device's own `tokenWillExpire` timer) and its 31205/31204 signaling errors. Tokens are real
+// Twilio access tokens minted in this process with the `twilio` package and handed to the page one fetch at a
+// time.
+//
+// Two tests are `it.fails`: SDK behaviours that connectTwilioClient does not absorb yet (a stale Voice timer that
+// fetches again, an update twilsock drops after its close). Each says what a fix should make pass.
 //
 // The page side (real-sdk/harness.js) records every fetch with its reason, every manager error, every
 // `updateToken` call on each client (a spy that calls through to the SDK) and the SDK events. Assertions prefer
@@ -245,7 +249,7 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     expect(p.twilsock.closeExpired('sync')).toBe(1);
     await until(() => summary(p), (x) => x.fetches.length === 1 && x.calls.length === 1, 'the fetch after tokenExpired');
     // twilsock's own closing timeout is 3 s; a fix would reconnect right after it.
-    await sleep(3_800);
+    await sleep(3_400);
     expect(p.twilsock.tokens.map((t) => [t.via, t.token, t.accepted])).toEqual([
       ['init', p.minted[0], true],
       ['init', p.minted[1], true],

@@ -153,6 +153,7 @@
       const client = h.clients[name];
       if (name === 'voice') return client.token;
       if (name === 'conversations') return client.token;
+      // SyncClient has no public getter: the token its twilsock holds (stored as soon as updateToken is called).
       return client.services.twilsock.config.token;
     },
 
