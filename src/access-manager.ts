@@ -97,7 +97,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     }
 
     const policy = resolved.retry || DEFAULT_RETRY;
-    this.#autoRefresh = createAutoRefresh(policy);
+    this.#autoRefresh = createAutoRefresh(policy, resolved.spreadMs, resolved.random);
     this.#clientGuard = createClientGuard(policy, resolved.random);
     this.#cycleHost = {
       clock,
@@ -357,7 +357,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         if (held === this.#held) this.#autoStart('expired');
       } else if (!held.aboutFired && serverNow >= held.exp - this.#options.aboutMs) {
         this.#fireAbout(held, serverNow);
-        if (held === this.#held) this.#autoRefresh.open(now);
+        // Spread, but never later than `spreadMs` into the window (a window noticed late, after a sleep).
+        const { aboutMs, spreadMs } = this.#options;
+        if (held === this.#held) this.#autoRefresh.open(now, held.exp - this.#skew - aboutMs + spreadMs);
       }
     }
     if (this.#autoRefresh.due(now)) this.#autoStart(this.#held?.expiredFired ? 'expired' : 'aboutToExpire');
@@ -454,6 +456,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   #clientRefresh(reason: ClientReason, error: unknown, clientName: string | undefined): void {
     if (this.#disposed || !this.#options.fetcher) return;
+    // An SDK saying its token expires soon, while the automatic refresh of this window is already armed (spread):
+    // that refresh answers it in time, so the spread holds for apps whose SDKs warn at the same moment.
+    if (reason === 'client' && this.#autoRefresh.nextDeadline() !== undefined) return;
     const cycle = this.#cycle;
     if (cycle) {
       // The refresh in flight answers this client too, unless it already delivered a new token: then the report

@@ -9,7 +9,10 @@ import type { AccessManagerOptions, Clock, TokenFetcher } from './types.js';
  * Default option values. TSDoc, README and code all state these numbers; this table is where the code gets them.
  */
 export const DEFAULTS = {
-  /** `tokenAboutToExpire` (and automatic refresh) this long before expiry: 3 minutes. */
+  /**
+   * `tokenAboutToExpire` this long before expiry: 3 minutes. The automatic refresh starts within the first half of
+   * that window (`refreshSpreadMs`, default half of it).
+   */
   aboutToExpireMs: 180_000,
   /** Per fetch attempt. */
   fetchTimeoutMs: 10_000,
@@ -24,6 +27,8 @@ export interface ResolvedOptions {
   token: string | undefined;
   fetcher: TokenFetcher | undefined;
   aboutMs: number;
+  /** How far into the about-to-expire window the automatic refresh may be spread. */
+  spreadMs: number;
   autoRefresh: boolean;
   fetchTimeoutMs: number;
   retry: RetryPolicy | false;
@@ -110,6 +115,9 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   if (fetcher !== undefined && typeof fetcher !== 'function') throw invalid('fetchToken', 'a function');
   if (token === undefined && fetcher === undefined) throw new TypeError('token or fetchToken is required.');
   const aboutMs = checkNumber('aboutToExpireMs', get('aboutToExpireMs'), DEFAULTS.aboutToExpireMs, false);
+  const spreadMs = checkNumber('refreshSpreadMs', get('refreshSpreadMs'), aboutMs / 2, false);
+  // At least half the window stays for retries after the (spread) refresh starts.
+  if (spreadMs > aboutMs / 2) throw invalid('refreshSpreadMs', 'at most half of aboutToExpireMs', true);
   const autoRefresh = checkBoolean('autoRefresh', get('autoRefresh'), fetcher !== undefined);
   const fetchTimeoutMs = checkNumber('fetchTimeoutMs', get('fetchTimeoutMs'), DEFAULTS.fetchTimeoutMs, true);
   const retry = checkRetry(get('retry'));
@@ -126,6 +134,7 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
     token,
     fetcher: fetcher as TokenFetcher | undefined,
     aboutMs,
+    spreadMs,
     autoRefresh,
     fetchTimeoutMs,
     retry,

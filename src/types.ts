@@ -61,8 +61,16 @@ export interface AccessManagerOptions {
   token?: string;
   /** Fetches a new token; enables `refresh()`, automatic refresh and retries. */
   fetchToken?: TokenFetcher;
-  /** How long before expiry `tokenAboutToExpire` fires and automatic refresh starts. Default 180000 (3 min). */
+  /** How long before expiry `tokenAboutToExpire` fires (and the automatic refresh becomes due). Default 180000 (3 min). */
   aboutToExpireMs?: number;
+  /**
+   * The automatic refresh starts at a uniformly random moment within this long after `tokenAboutToExpire`, so a
+   * fleet of clients whose tokens were minted together does not hit the token server together. Default: half of
+   * `aboutToExpireMs` (90 s), which is also the most allowed, so at least half the window remains for retries;
+   * `0` starts it at once. Never delays `refresh()`, `getToken()` on an expired token, client errors or the first
+   * fetch. The random numbers come from `clock.random` when given, else `Math.random`.
+   */
+  refreshSpreadMs?: number;
   /** Fetch a new token at the about-to-expire moment. Default `true` when `fetchToken` is given. */
   autoRefresh?: boolean;
   /** Time limit per fetch attempt; then the signal aborts and the attempt fails with `FETCH_TIMEOUT`. Default 10000. */

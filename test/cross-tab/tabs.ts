@@ -74,7 +74,7 @@ export function useTabEnv(options: TabEnvOptions = {}): TabEnv {
 
 /** A manager with `crossTab: true` on `clock`, recorded and disposed after the test. */
 export function openTab(name: string, clock: ManualClock, options: Partial<AccessManagerOptions> = {}): Tab {
-  const manager = new AccessManager({ clock, crossTab: true, ...options } as AccessManagerOptions);
+  const manager = new AccessManager({ clock, crossTab: true, refreshSpreadMs: 0, ...options } as AccessManagerOptions);
   opened.push(manager);
   return { name, manager, events: record(manager, clock.now) };
 }

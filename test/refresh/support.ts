@@ -59,7 +59,9 @@ const managers: AccessManager[] = [];
 /** Builds a manager on a {@link ManualClock}; {@link disposeAll} (in `afterEach`) disposes it. */
 export function create(options: Omit<AccessManagerOptions, 'clock'> & { clock?: Clock } = {}) {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock();
-  const manager = new AccessManager({ ...options, clock });
+  // Tests written for "the refresh starts at the about-to-expire moment" turn the spread off; the spread's own
+  // tests (spread.test.ts) turn it on.
+  const manager = new AccessManager({ refreshSpreadMs: 0, ...options, clock });
   managers.push(manager);
   return { manager, clock, ...watch(manager, clock) };
 }

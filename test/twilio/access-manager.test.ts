@@ -48,9 +48,14 @@ function setup(
     withFetcher?: boolean;
     /** Time each fetch takes on the manual clock. */
     latencyMs?: number;
+    /** Default 0 (refresh at the about-to-expire moment). */
+    refreshSpreadMs?: number;
+    /** A fixed `clock.random()`, for the spread. */
+    random?: number;
   } = {},
 ): Setup {
   const clock = new ManualClock();
+  if (options.random !== undefined) Object.assign(clock, { random: () => options.random });
   const reasons: FetchReason[] = [];
   const fetched: string[] = [];
   const errors: AccessManagerError[] = [];
@@ -67,6 +72,7 @@ function setup(
   const manager = new AccessManager({
     clock,
     retry: false,
+    refreshSpreadMs: options.refreshSpreadMs ?? 0,
     ...(initial === 'none' ? {} : { token: mintToken({ at: clock.now() - 10 * 60_000, grants: initial }) }),
     ...(options.withFetcher === false ? {} : { fetchToken }),
   });
@@ -109,6 +115,26 @@ describe('one token for Conversations, Sync and Voice', () => {
     await clock.advance(500);
     expect(reasons).toEqual(['initial', 'aboutToExpire']);
     expect(fetched).toHaveLength(2);
+    for (const client of [conversations, sync, device]) expect(client.tokens).toEqual(fetched);
+    expect(errors).toEqual([]);
+  });
+
+  it('with the default spread, SDK events at the about-to-expire moment wait for the spread refresh', async () => {
+    const { clock, reasons, fetched, errors, conversations, sync, device } = setup({
+      initial: 'none',
+      refreshSpreadMs: 90_000,
+      random: 0.5,
+    });
+    await flush();
+    await clock.advance(HOUR - ABOUT);
+    expect(reasons).toEqual(['initial']);
+    conversations.emit('tokenAboutToExpire');
+    sync.emit('tokenAboutToExpire');
+    device.emit('tokenWillExpire', device);
+    await clock.advance(45_000 - 1);
+    expect(reasons).toEqual(['initial']);
+    await clock.advance(1);
+    expect(reasons).toEqual(['initial', 'aboutToExpire']);
     for (const client of [conversations, sync, device]) expect(client.tokens).toEqual(fetched);
     expect(errors).toEqual([]);
   });
