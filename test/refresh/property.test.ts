@@ -1,8 +1,14 @@
 // Random timelines against the refresh engine. A fake token server (its clock offset from the local one can change)
-// answers the manager's fetches in one of several modes; the app updates tokens by hand, SDKs report token errors,
-// the laptop sleeps, window events arrive. After every step the invariants listed in docs/refresh.md are checked.
+// answers the manager's fetches in one of several modes; the app updates tokens by hand, SDKs report token errors
+// (some hostile, some not token errors at all), the laptop sleeps, window events arrive. After every step the
+// invariants listed in docs/refresh.md are checked, among them: no unhandled rejection; every promise the manager
+// hands out settles (updateToken() within 2 x clientTimeoutMs of awake time, refresh() and getToken() once the
+// server works, all of them by dispose()); clients end on the manager's token; no retry starts before the
+// `retryInMs` its failure announced, and a client-caused fetch that closely follows another waits for a reported
+// CLIENT_TOKEN_REJECTED backoff; tokenAboutToExpire comes exactly once per token, before its tokenExpired, and both
+// have come by the time the state says so. Jitter comes from a seeded `clock.random`, so a counterexample replays.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AccessManager,
   type AccessManagerError,
@@ -44,13 +50,17 @@ type Mode =
   | { type: 'mismatch' }
   | { type: 'cached' };
 
+/** What an SDK reports to handleClientError: token errors (one with a getter that throws) and one that is not. */
+type ClientReport = 'expired' | 'http401' | 'final' | 'hostile';
+
 type Command =
   | { c: 'advance'; ms: number }
   | { c: 'sleep'; ms: number; wake: WakeType | undefined }
   | { c: 'skew'; delta: number }
   | { c: 'mode'; mode: Mode }
   | { c: 'manual'; newer: boolean; seconds: number }
-  | { c: 'clientError' }
+  | { c: 'clientError'; what: ClientReport }
+  | { c: 'rejecting'; on: boolean }
   | { c: 'refresh' }
   | { c: 'getToken' }
   | { c: 'wake'; type: WakeType };
@@ -91,7 +101,11 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({ c: fc.constant('manual' as const), newer: fc.boolean(), seconds: fc.integer({ min: 1, max: 2 * 3600 }) }),
   },
-  { weight: 1, arbitrary: fc.constant({ c: 'clientError' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ c: fc.constant('clientError' as const), what: fc.constantFrom<ClientReport>('expired', 'expired', 'http401', 'final', 'hostile') }),
+  },
+  { weight: 1, arbitrary: fc.record({ c: fc.constant('rejecting' as const), on: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ c: 'refresh' as const }) },
   { weight: 1, arbitrary: fc.constant({ c: 'getToken' as const }) },
   { weight: 1, arbitrary: fc.record({ c: fc.constant('wake' as const), type: wakeArb }) },
@@ -103,6 +117,8 @@ const scenarioArb = fc.record({
   offset: fc.integer({ min: -10 * MIN, max: 10 * MIN }),
   mode: modeArb,
   commands: fc.array(commandArb, { minLength: 1, maxLength: 25 }),
+  /** Seeds `clock.random` (retry jitter). */
+  seed: fc.integer(),
 });
 
 const KNOWN_CODES: AccessManagerErrorCode[] = [
@@ -123,10 +139,51 @@ interface Scenario {
   offset: number;
   mode: Mode;
   commands: Command[];
+  seed: number;
 }
 
+const CLIENT_REPORTS: Record<ClientReport, { error: () => unknown; tokenError: boolean }> = {
+  expired: { error: () => ({ code: 20104 }), tokenError: true },
+  http401: { error: () => ({ response: { status: 401 } }), tokenError: true },
+  // Twilio answers a bad signature with 401 too: no new token fixes it.
+  final: { error: () => ({ httpStatusCode: 401, errorCode: 20107 }), tokenError: false },
+  hostile: {
+    error: () =>
+      Object.defineProperty({ errorCode: 31205 }, 'cause', {
+        get: () => {
+          throw new Error('cause getter');
+        },
+      }),
+    tokenError: true,
+  },
+};
+
+/** xorshift32 in [0, 1): retry jitter that replays with the counterexample. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Unhandled rejections seen while the properties run (Node reports them between macrotasks). */
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
+const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function run(scenario: Scenario) {
-  const clock = new ManualClock(L);
+  const clock = Object.assign(new ManualClock(L), { random: seeded(scenario.seed) });
   let offset = scenario.offset;
   let mode = scenario.mode;
   const serverNow = () => clock.now() + offset;
@@ -155,7 +212,13 @@ async function run(scenario: Scenario) {
     if (!ok) violations.push(`${what} (at +${clock.now() - L} ms)`);
   };
 
-  // --- the fetcher, with the in-flight invariant
+  // --- the fetcher, with the in-flight invariant; fetches, failures and what might legitimately hurry a retry
+  // (refresh(), an `online` event), in one order
+  let seq = 0;
+  const holder: { manager?: AccessManager } = {};
+  const fetchLog: Array<{ at: number; reason: string; attempt: number; held: string | undefined; seq: number }> = [];
+  const failures: Array<{ at: number; error: AccessManagerError; seq: number }> = [];
+  const hurries: number[] = [];
   let inFlight = 0;
   let fetchCalls = 0;
   let stalled = false;
@@ -166,6 +229,8 @@ async function run(scenario: Scenario) {
     inFlight++;
     fetchCalls++;
     stalled = false;
+    // The first fetch may come from inside the constructor, before `manager` is assigned.
+    fetchLog.push({ at: clock.now(), reason: ctx.reason, attempt: ctx.attempt, held: holder.manager?.token, seq: seq++ });
     const m = mode;
     return new Promise<FetchResult>((resolve, reject) => {
       let timer: unknown;
@@ -223,6 +288,7 @@ async function run(scenario: Scenario) {
     fetchTimeoutMs: FETCH_TIMEOUT_MS,
     clientTimeoutMs: CLIENT_TIMEOUT_MS,
   });
+  holder.manager = manager;
 
   // --- event invariants
   const about = new Map<string, number>();
@@ -246,6 +312,7 @@ async function run(scenario: Scenario) {
     stalled = false;
   });
   manager.on('error', (error: AccessManagerError) => {
+    failures.push({ at: clock.now(), error, seq: seq++ });
     ensure(KNOWN_CODES.includes(error.code), `error code ${error.code}`);
     // Failed attempts carry their number; only the initial token's TOKEN_EXPIRED report has none.
     if (error.code.startsWith('FETCH_') || error.attempt !== undefined) {
@@ -275,11 +342,35 @@ async function run(scenario: Scenario) {
     { name: 'slow' },
   );
 
+  // --- every promise handed out, with the awake time it was asked at
+  let awake = 0;
+  type Tracked = { kind: 'updateToken' | 'refresh' | 'getToken'; at: number; awakeAt: number; settled: boolean };
+  const promises: Tracked[] = [];
+  const trackPromise = (kind: Tracked['kind'], promise: Promise<unknown>) => {
+    const tracked: Tracked = { kind, at: clock.now(), awakeAt: awake, settled: false };
+    promises.push(tracked);
+    promise.then(
+      () => (tracked.settled = true),
+      () => (tracked.settled = true),
+    );
+  };
+
+  // An SDK that, while `rejecting` is on, reports every token it is handed as expired (a server that refuses them).
+  let rejecting = false;
+  manager.addClient(
+    {
+      updateToken: () => {
+        if (rejecting) queueMicrotask(() => manager.handleClientError({ httpStatusCode: 401, errorCode: 20104 }, 'rejecting'));
+      },
+    },
+    { name: 'rejecting' },
+  );
+
   // --- liveness bookkeeping
   let guaranteeSince: number | undefined;
   let expiredSince: number | undefined;
   let lastWake = clock.now();
-  const check = () => {
+  const check = (afterAdvance = false) => {
     expect(violations).toEqual([]);
     const now = clock.now();
     const works = mode.type === 'ok' && mode.serverTime && !stalled && manager.state !== 'failed';
@@ -291,6 +382,26 @@ async function run(scenario: Scenario) {
     }
     expect(inFlight).toBeLessThanOrEqual(1);
     expect(manager.state === 'refreshing').toBe(inFlight === 1);
+    for (const p of promises) {
+      if (p.settled) continue;
+      // updateToken() waits for the clients only: the slow one, or clientTimeoutMs twice (one older call ahead).
+      if (p.kind === 'updateToken') {
+        expect(awake - p.awakeAt, `updateToken() asked at +${p.at - L} ms still pending`).toBeLessThanOrEqual(2 * CLIENT_TIMEOUT_MS + STEP_MS);
+      } else if (guaranteeSince !== undefined) {
+        // refresh() and getToken() end once the server works: like an expired token, within the same bound.
+        const from = Math.max(guaranteeSince, p.at, lastWake);
+        expect(now - from, `${p.kind}() asked at +${p.at - L} ms still pending while the server works`).toBeLessThanOrEqual(EXPIRED_BOUND_MS);
+      }
+    }
+    // Both once-per-token events have come by the time the state says so (after due timers ran).
+    const token = manager.token;
+    if (afterAdvance && token !== undefined) {
+      const state = manager.state;
+      if (state === 'aboutToExpire' || state === 'expired' || manager.isExpired) {
+        expect(about.get(token), `state ${state} without tokenAboutToExpire`).toBe(1);
+      }
+      if (manager.isExpired) expect(expired.get(token), 'expired without tokenExpired').toBe(1);
+    }
   };
 
   const ignore = (promise: Promise<unknown>) => promise.catch(() => {});
@@ -304,12 +415,14 @@ async function run(scenario: Scenario) {
       case 'advance':
         for (let left = command.ms; left > 0; left -= STEP_MS) {
           await clock.advance(Math.min(STEP_MS, left));
-          check();
+          awake += Math.min(STEP_MS, left);
+          check(true);
         }
         continue;
       case 'sleep':
         clock.jump(command.ms);
         lastWake = clock.now();
+        if (command.wake === 'online') hurries.push(seq++);
         if (command.wake) dispatchWake(command.wake);
         await flush();
         // Nothing was running during the sleep: an expiry it hid is counted from the wake.
@@ -326,24 +439,64 @@ async function run(scenario: Scenario) {
         const token = command.newer
           ? issue({ ttl: 0, exp: Math.max(current, latestExp, Math.floor(serverNow() / SEC)) + command.seconds })
           : issue({ ttl: 0, exp: current - command.seconds });
-        ignore(manager.updateToken(token));
+        trackPromise('updateToken', ignore(manager.updateToken(token)));
         break;
       }
-      case 'clientError':
-        expect(manager.handleClientError({ code: 20104 })).toBe(true);
+      case 'clientError': {
+        const report = CLIENT_REPORTS[command.what];
+        expect(manager.handleClientError(report.error(), 'sdk')).toBe(report.tokenError);
+        break;
+      }
+      case 'rejecting':
+        rejecting = command.on;
         break;
       case 'refresh':
-        ignore(manager.refresh());
+        hurries.push(seq++);
+        trackPromise('refresh', ignore(manager.refresh()));
         break;
       case 'getToken':
-        ignore(manager.getToken());
+        trackPromise('getToken', ignore(manager.getToken()));
         break;
       case 'wake':
+        if (command.type === 'online') hurries.push(seq++);
         dispatchWake(command.type);
         break;
     }
     await flush();
     check();
+  }
+
+  // --- no retry before its announced time, unless refresh() or `online` asked for one at once
+  for (const fetch of fetchLog) {
+    if (fetch.attempt === 1) continue;
+    const failure = [...failures]
+      .reverse()
+      .find((f) => f.seq < fetch.seq && f.error.code !== 'CLIENT_TOKEN_REJECTED' && f.error.attempt === fetch.attempt - 1 && f.error.retryInMs !== undefined);
+    if (!failure || hurries.some((h) => h > failure.seq && h < fetch.seq)) continue;
+    expect(fetch.at - failure.at, `attempt ${fetch.attempt} came before its retryInMs ${failure.error.retryInMs}`).toBeGreaterThanOrEqual(failure.error.retryInMs!);
+  }
+  // --- whatever clients report: a client-caused fetch within 60 s of the previous one, or for the same held token,
+  // waits for a CLIENT_TOKEN_REJECTED backoff that was reported after the previous one
+  const caused = fetchLog.filter((fetch) => fetch.reason === 'clientError' && fetch.attempt === 1);
+  for (let i = 1; i < caused.length; i++) {
+    const previous = caused[i - 1]!;
+    const current = caused[i]!;
+    if (current.at - previous.at >= MIN && current.held !== previous.held) continue;
+    const waited = failures.some(
+      ({ at, error, seq: s }) => error.code === 'CLIENT_TOKEN_REJECTED' && s > previous.seq && s < current.seq && at + error.retryInMs! <= current.at,
+    );
+    expect(waited, `client-caused fetch at +${current.at - L} ms, ${current.at - previous.at} ms after the previous one, without a backoff`).toBe(true);
+  }
+
+  // --- clients end on the manager's token: with the server quiet, the slow client catches up
+  mode = { type: 'hang' };
+  await clock.advance(MAX_OK_DELAY_MS + 2 * CLIENT_TIMEOUT_MS);
+  awake += MAX_OK_DELAY_MS + 2 * CLIENT_TIMEOUT_MS;
+  check(true);
+  if (adoptedExps.length > 0) {
+    const current = expOf(manager.token!);
+    expect(syncSeen.at(-1), 'the sync client does not end on the manager token').toBe(current);
+    expect(slowSeen.at(-1), 'the slow client does not end on the manager token').toBe(current);
   }
 
   // --- end of the timeline: once-per-token events, token order, then dispose
@@ -384,6 +537,10 @@ async function run(scenario: Scenario) {
   dispatchWake('focus');
   await clock.advance(MIN);
   expect(fetchCalls).toBe(calls);
+  // Every promise handed out has settled by now, and none was left rejected without a handler.
+  expect(promises.filter((p) => !p.settled).map((p) => `${p.kind}() at +${p.at - L} ms`)).toEqual([]);
+  await macrotask();
+  expect(unhandled).toEqual([]);
 }
 
 let live: AccessManager[] = [];
@@ -407,6 +564,7 @@ describe('refresh engine properties', () => {
               // keep retrying on the backoff schedule (it once sat on the expired token with no timer left).
               startAgo: undefined,
               offset: 0,
+              seed: 1,
               mode: { type: 'ok', delay: 0, ttl: 3600, serverTime: true },
               commands: [
                 { c: 'advance', ms: 1000 },
@@ -438,6 +596,7 @@ describe('refresh engine properties', () => {
           offset: fc.integer({ min: -10 * MIN, max: 10 * MIN }),
           mode: working,
           commands: fc.array(calm, { minLength: 1, maxLength: 25 }),
+          seed: fc.integer(),
         }),
         async (scenario) => {
           await run(scenario);
