@@ -123,7 +123,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
           );
     // How `token-warden/twilio` (bundled apart, without this class) reports an SDK's own token event: a refresh
     // with the reason `'client'`, under the client guard. Not enumerable and not typed: not public API.
-    Object.defineProperty(this, CLIENT_EVENT, { value: () => this.#clientRefresh('client', undefined, undefined) });
+    // `warning`: an about-to-expire warning rather than "expired".
+    Object.defineProperty(this, CLIENT_EVENT, {
+      value: (warning?: boolean) => {
+        // A warning is about the token the SDK holds, which may be an old one (the Voice Device keeps the timer of
+        // every token it was given): while the held token is not about to expire, there is nothing to do. While
+        // the automatic refresh of this window is armed (spread), that refresh answers it in time.
+        if (warning && (!this.#insideWindow() || this.#autoRefresh.nextDeadline() !== undefined)) return;
+        this.#clientRefresh('client', undefined, undefined);
+      },
+    });
 
     if (this.#held?.expiredAtStart) {
       // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
@@ -359,7 +368,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         this.#fireAbout(held, serverNow);
         // Spread, but never later than `spreadMs` into the window (a window noticed late, after a sleep).
         const { aboutMs, spreadMs } = this.#options;
-        if (held === this.#held) this.#autoRefresh.open(now, held.exp - this.#skew - aboutMs + spreadMs);
+        if (held === this.#held && this.#autoRefreshes()) {
+          this.#autoRefresh.open(now, held.exp - this.#skew - aboutMs + spreadMs);
+        }
       }
     }
     if (this.#autoRefresh.due(now)) this.#autoStart(this.#held?.expiredFired ? 'expired' : 'aboutToExpire');
@@ -445,9 +456,14 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   // --- refreshing
 
-  #autoStart(reason: FetchReason): void {
+  /** Whether automatic refreshes happen now: a fetcher, `autoRefresh`, and the endpoint has not refused. */
+  #autoRefreshes(): boolean {
     const { fetcher, autoRefresh } = this.#options;
-    if (fetcher && autoRefresh && !this.#failed) this.#startCycle(reason).catch(noop);
+    return fetcher !== undefined && autoRefresh && !this.#failed;
+  }
+
+  #autoStart(reason: FetchReason): void {
+    if (this.#autoRefreshes()) this.#startCycle(reason).catch(noop);
   }
 
   /**
@@ -456,9 +472,6 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   #clientRefresh(reason: ClientReason, error: unknown, clientName: string | undefined): void {
     if (this.#disposed || !this.#options.fetcher) return;
-    // An SDK saying its token expires soon, while the automatic refresh of this window is already armed (spread):
-    // that refresh answers it in time, so the spread holds for apps whose SDKs warn at the same moment.
-    if (reason === 'client' && this.#autoRefresh.nextDeadline() !== undefined) return;
     const cycle = this.#cycle;
     if (cycle) {
       // The refresh in flight answers this client too, unless it already delivered a new token: then the report
@@ -579,7 +592,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     }
     // Nothing newer adopted (the same token back, or an older one dropped) while the window is already open: the
     // next automatic refresh is armed for the end of the storm hold directly.
-    const windowOpen = before !== undefined && before === this.#held && before.aboutFired;
+    const windowOpen = before !== undefined && before === this.#held && before.aboutFired && this.#autoRefreshes();
     this.#autoRefresh.fetched(this.#options.clock.now(), this.#insideWindow(), windowOpen);
   }
 

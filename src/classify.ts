@@ -37,7 +37,8 @@ export function quote(text: string): string {
 function describe(reason: unknown, status: number | undefined): string {
   if (status !== undefined) return `HTTP ${status}`;
   const message = typeof reason === 'string' ? reason : read(reason, 'message');
-  if (typeof message === 'string' && message.trim() !== '') return quote(message);
+  // Without its final period: ours follows.
+  if (typeof message === 'string' && message.trim() !== '') return quote(message).replace(/\.+$/, '');
   return reason === undefined || reason === null ? `fetchToken rejected with ${reason}` : 'fetchToken rejected without a message';
 }
 

@@ -16,10 +16,18 @@ interface StoredListener {
  */
 export function emitIsolated(emitter: EventEmitter, event: string, args: unknown[]): void {
   const key = EventEmitter.prefixed ? `${EventEmitter.prefixed as string}${event}` : event;
-  const stored = (emitter as unknown as { _events: Record<string, StoredListener | StoredListener[] | undefined> })._events[key];
+  const events = (emitter as unknown as { _events: Record<string, StoredListener | StoredListener[] | undefined> })._events;
+  const stored = events[key];
   if (!stored) return;
-  for (const listener of Array.isArray(stored) ? stored : [stored]) {
-    if (listener.once) emitter.removeListener(event, listener.fn, undefined, true);
+  // The listeners when the event starts (eventemitter3 pushes new ones onto the same array): one added meanwhile
+  // hears the next event, not this one.
+  for (const listener of Array.isArray(stored) ? [...stored] : [stored]) {
+    if (listener.once) {
+      // A listener that emitted this event again from inside may have run (and removed) it already.
+      const now = events[key];
+      if (!(Array.isArray(now) ? now.includes(listener) : now === listener)) continue;
+      emitter.removeListener(event, listener.fn, undefined, true);
+    }
     try {
       listener.fn.apply(listener.context, args);
     } catch (error) {

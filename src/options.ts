@@ -92,8 +92,9 @@ function checkCrossTab(value: unknown): string | undefined {
   return name;
 }
 
-function checkClock(value: unknown): Clock {
-  if (value === undefined) return realClock;
+/** The clock, and its `random` (read once) as a function of its own, or `Math.random`. */
+function checkClock(value: unknown): [Clock, () => number] {
+  if (value === undefined) return [realClock, () => Math.random()];
   const clock = typeof value === 'object' && value !== null ? value : {};
   const [now, setTimeout, clearTimeout, random] = ['now', 'setTimeout', 'clearTimeout', 'random'].map((key) =>
     option(clock, key, `clock.${key}`),
@@ -102,7 +103,7 @@ function checkClock(value: unknown): Clock {
     throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
   }
   if (random !== undefined && typeof random !== 'function') throw invalid('clock.random', 'a function');
-  return clock as Clock;
+  return [clock as Clock, random ? () => (random as () => number).call(clock) : () => Math.random()];
 }
 
 /** Validates `options` and applies the defaults. @throws TypeError or RangeError naming the option. */
@@ -129,7 +130,7 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   const identity = get('identity');
   if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
   const crossTab = checkCrossTab(get('crossTab'));
-  const clock = checkClock(get('clock'));
+  const [clock, random] = checkClock(get('clock'));
   return {
     token,
     fetcher: fetcher as TokenFetcher | undefined,
@@ -144,6 +145,6 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
     identity,
     crossTab,
     clock,
-    random: clock.random ? () => clock.random!() : () => Math.random(),
+    random,
   };
 }

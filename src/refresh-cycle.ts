@@ -62,7 +62,7 @@ export class RefreshCycle {
 
   /** Starts the first attempt (once the manager holds this refresh, so re-entrant calls find it). */
   start(): void {
-    if (this.#attempts === 0) void this.#attempt();
+    if (this.#attempts === 0 && this.#phase === 'queued') void this.#attempt();
   }
 
   get phase(): CyclePhase {

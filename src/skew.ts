@@ -19,16 +19,20 @@ export function serverTimeOf(value: unknown): number | undefined {
   }
 }
 
+/** How far before a token's `iat` a server time may lie: clocks of the servers behind one endpoint differ a little. */
+const BEFORE_IAT_MS = 60_000;
+
 /**
- * False for a server time that cannot be right for `decoded`: further from the token's own `iat`..`exp` than the
- * token's lifetime (a `serverTime` of 0 or `null` read as the epoch, a peer's absurd skew). Such a time would make
- * the token look valid for decades, or expired at once.
+ * False for a server time that cannot be right for `decoded`: before the token was issued (no server hands out a
+ * token from its own future; a minute of tolerance), or later than a lifetime past its expiry (a `serverTime` of 0
+ * or `null` read as the epoch, a peer's absurd skew). A time from before `iat` is the dangerous direction: it would
+ * make the token look valid long after its real expiry. Without `iat`, the token is assumed to live at most 24 h.
  */
 export function plausible(decoded: DecodedToken, serverTime: number): boolean {
   const exp = decoded.expiresAt.getTime();
   const iat = decoded.issuedAt?.getTime();
   const lifetime = iat !== undefined && iat < exp ? exp - iat : MAX_LIFETIME_MS;
-  return serverTime >= (iat ?? exp) - lifetime && serverTime <= exp + lifetime;
+  return serverTime >= (iat ?? exp - lifetime) - BEFORE_IAT_MS && serverTime <= exp + lifetime;
 }
 
 /**

@@ -81,8 +81,11 @@ export interface ConnectTwilioClientOptions {
   grants?: readonly string[];
 }
 
-// Conversations and Sync emit the first and last; the Voice Device emits `tokenWillExpire`.
-const REFRESH_EVENTS = ['tokenAboutToExpire', 'tokenWillExpire', 'tokenExpired'] as const;
+// Conversations and Sync warn with `tokenAboutToExpire`, the Voice Device with `tokenWillExpire`. A warning is about
+// the token the SDK holds, which may already be an old one (the Device keeps the timer of every token it was given),
+// so the manager ignores it while its own token is not about to expire. `tokenExpired` always counts.
+const WARNING_EVENTS = ['tokenAboutToExpire', 'tokenWillExpire'] as const;
+const EXPIRED_EVENTS = ['tokenExpired'] as const;
 // Voice emits `error` (a TwilioError whose `originalError` keeps the signaling code); Conversations and Sync emit
 // `connectionError` with `errorCode`.
 const ERROR_EVENTS = ['error', 'connectionError'] as const;
@@ -103,6 +106,56 @@ function defaultName(client: object): string | undefined {
   if (constructorName === 'SyncClient') return 'sync';
   if (constructorName === 'ConversationsClient') return 'conversations';
   return undefined;
+}
+
+/**
+ * Conversations and Sync (twilsock) ignore `updateToken` while their connection is `'disconnecting'` (up to a few
+ * seconds after the server closed it, for instance for an expired token): the call never settles and the client
+ * stays disconnected until it is given yet another token. For such clients the token is held until the connection
+ * state moves on, then handed over (the newest one only). `undefined` for clients without `connectionState`.
+ */
+function afterDisconnecting(client: TwilioClientLike, connected: () => boolean) {
+  const record = client as unknown as Record<string, unknown>;
+  let state: unknown;
+  try {
+    state = record.connectionState;
+  } catch {
+    return undefined;
+  }
+  if (typeof state !== 'string') return undefined;
+  let waiting: { token: string; done: Array<[(value: unknown) => void, (error: unknown) => void]> } | undefined;
+  const onState: TwilioListener = (next) => {
+    if (next === 'disconnecting' || !waiting) return;
+    const { token, done } = waiting;
+    waiting = undefined;
+    try {
+      unsubscribe(client, 'connectionStateChanged', onState);
+    } catch {
+      // Not into the SDK's emit: with `waiting` cleared, a listener left behind does nothing.
+    }
+    if (!connected()) return;
+    let result: unknown;
+    try {
+      result = client.updateToken(token);
+    } catch (error) {
+      for (const [, reject] of done) reject(error);
+      return;
+    }
+    for (const [resolve] of done) resolve(result);
+  };
+  return {
+    updateToken(token: string): void | Promise<unknown> {
+      if (record.connectionState !== 'disconnecting') return client.updateToken(token);
+      return new Promise((resolve, reject) => {
+        if (!waiting) subscribe(client, 'connectionStateChanged', onState);
+        waiting = { token, done: [...(waiting?.done ?? []), [resolve, reject]] };
+      });
+    },
+    stop() {
+      if (waiting) unsubscribe(client, 'connectionStateChanged', onState);
+      waiting = undefined;
+    },
+  };
 }
 
 function subscribe(client: TwilioClientLike, event: string, listener: TwilioListener): void {
@@ -160,20 +213,20 @@ export function connectTwilioClient(
   const clientOptions: ClientOptions = {};
   if (name !== undefined) clientOptions.name = name;
   if (options.grants !== undefined) clientOptions.grants = [...options.grants];
-  // First, so that a manager refusing the client (disposed) leaves no listener behind.
-  const removeClient = manager.addClient(client, clientOptions);
-
   let connected = true;
+  const settle = afterDisconnecting(client, () => connected);
+  // First, so that a manager refusing the client (disposed) leaves no listener behind.
+  const removeClient = manager.addClient(settle ? { updateToken: settle.updateToken } : client, clientOptions);
 
   // Listeners run inside the SDK's emit(): whatever the manager does (reject, or throw once disposed), it must not
   // surface there, where it would break the SDK's own event dispatch.
-  const onTokenExpiring: TwilioListener = () => {
+  const tokenEvent = (warning: boolean): TwilioListener => () => {
     if (!connected) return;
     try {
       // An AccessManager takes this as a refresh with the reason 'client' (under its client guard); any other
       // manager-like object just refreshes.
       const clientEvent = (manager as { [CLIENT_EVENT]?: unknown })[CLIENT_EVENT];
-      if (typeof clientEvent === 'function') clientEvent();
+      if (typeof clientEvent === 'function') clientEvent(warning);
       else manager.refresh().catch(ignore);
     } catch {
       // A manager-like object may throw instead of rejecting (once disposed); there is nothing to refresh then.
@@ -190,7 +243,8 @@ export function connectTwilioClient(
   const onGone: TwilioListener = () => disconnect();
 
   const listeners: Array<readonly [string, TwilioListener]> = [
-    ...REFRESH_EVENTS.map((event) => [event, onTokenExpiring] as const),
+    ...WARNING_EVENTS.map((event) => [event, tokenEvent(true)] as const),
+    ...EXPIRED_EVENTS.map((event) => [event, tokenEvent(false)] as const),
     ...ERROR_EVENTS.map((event) => [event, onError] as const),
     ...GONE_EVENTS.map((event) => [event, onGone] as const),
   ];
@@ -202,14 +256,27 @@ export function connectTwilioClient(
     throw error;
   }
 
+  // Never throws: it runs from SDK events (`destroyed`) and from a failed connect. The client is unregistered first,
+  // so an emitter whose `off` throws cannot keep it receiving tokens.
   function disconnect(): void {
     if (!connected) return;
     connected = false;
-    for (const [event, listener] of listeners) unsubscribe(client, event, listener);
     try {
       removeClient();
     } catch {
       // After `dispose()` the manager already forgot every client.
+    }
+    for (const [event, listener] of listeners) {
+      try {
+        unsubscribe(client, event, listener);
+      } catch {
+        // An emitter that cannot remove a listener: ours ignore calls once disconnected.
+      }
+    }
+    try {
+      settle?.stop();
+    } catch {
+      // Likewise.
     }
   }
 

@@ -12,8 +12,9 @@
 // Twilio access tokens minted in this process with the `twilio` package and handed to the page one fetch at a
 // time.
 //
-// Two tests are `it.fails`: SDK behaviours that connectTwilioClient does not absorb yet (a stale Voice timer that
-// fetches again, an update twilsock drops after its close). Each says what a fix should make pass.
+// Two tests pin SDK behaviours that the manager and connectTwilioClient absorb: a stale Voice timer that would
+// fetch again (a warning counts only while the manager's own token is about to expire), and an update twilsock
+// drops while its connection is closing (connectTwilioClient holds the token until the state moves on).
 //
 // The page side (real-sdk/harness.js) records every fetch with its reason, every manager error, every
 // `updateToken` call on each client (a spy that calls through to the SDK) and the SDK events. Assertions prefer
@@ -196,7 +197,9 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     "%s: twilsock's token_about_to_expire becomes tokenAboutToExpire, which causes exactly one fetch",
     async (product) => {
       const p = await open();
-      await setup(p, { names: [product] });
+      // A warning counts while the manager's own token is about to expire (one about an older token is ignored):
+      // here the whole lifetime is the window and automatic refresh is off, so only the SDK can start the fetch.
+      await setup(p, { names: [product], manager: { aboutToExpireMs: 3_600_000, autoRefresh: false } });
       expect(p.twilsock.tokenAboutToExpire(product)).toBe(1);
 
       const s = await settledAfterFetches(p, 1, 'the fetch after tokenAboutToExpire');
@@ -236,14 +239,12 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     },
   );
 
-  // Known problem: twilsock answers the server's `close` (410, expired token) by closing its socket with the close
-  // handler already detached, so it sits in a closing state until its own 3 s timeout. An updateToken in that
-  // window (the fetch after tokenExpired is usually faster) is dropped by its state machine, and the promise never
-  // settles; afterwards the SDK is disconnected and nothing reconnects it. Pushing the same token again does
-  // nothing either: twilsock ignores a token equal to the one it stored. Conversations shares the transport.
-  // `it.fails` until connectTwilioClient works around it (e.g. holds the push until the SDK reports
-  // `disconnected`); then make it a plain `it`.
-  it.fails('sync: after the server closes the connection for an expired token (close 410), the fetched token brings it back', async () => {
+  // twilsock answers the server's `close` (410, expired token) by closing its socket with the close handler already
+  // detached, so it sits in a closing state until its own 3 s timeout. An updateToken in that window (the fetch
+  // after tokenExpired is usually faster) would be dropped by its state machine and never settle, and the SDK would
+  // stay disconnected (it also ignores a token equal to the one it stored). connectTwilioClient holds the token
+  // until the connection state moves on. Conversations shares the transport.
+  it('sync: after the server closes the connection for an expired token (close 410), the fetched token brings it back', async () => {
     const p = await open();
     await setup(p, { names: ['sync'] });
     expect(p.twilsock.closeExpired('sync')).toBe(1);
@@ -277,9 +278,14 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
 
   it("voice: the Device's own tokenWillExpire timer causes exactly one fetch", async () => {
     // A 12 s first token: the stand-in reports its ttl on `connected`, and the Device (tokenRefreshMs 11 s) warns
-    // within a second. The manager's own warning is set below that, so only the Device can start the fetch.
+    // within a second. The manager's window covers that moment (a warning counts only inside it) and its automatic
+    // refresh is off, so only the Device can start the fetch.
     const p = await open({ ttlSeconds: (n) => (n === 0 ? 12 : 3600 + n) });
-    await setup(p, { names: ['voice'], manager: { aboutToExpireMs: 1_000 }, voice: { tokenRefreshMs: 11_000 } });
+    await setup(p, {
+      names: ['voice'],
+      manager: { aboutToExpireMs: 11_900, autoRefresh: false },
+      voice: { tokenRefreshMs: 11_000 },
+    });
 
     const s = await settledAfterFetches(p, 1, 'the fetch after tokenWillExpire');
     expect(eventsOf(s, 'voice', 'tokenWillExpire')).toHaveLength(1);
@@ -306,13 +312,12 @@ describe('token-warden with the real Twilio SDKs (Chromium, stand-in servers)', 
     expect(s.errors).toEqual([]);
   });
 
-  // Known problem: the Device arms a tokenWillExpire timer on every `connected` (every token it sends) and never
-  // clears the one armed for the previous token. When the manager refreshes first (on its own schedule, or as here
-  // through refresh()), the old token's timer still fires later and connectTwilioClient fetches again, for a token
-  // that has an hour left. With the defaults (manager 3 min ahead, Device 10 s ahead) that is a second fetch in
-  // every token lifetime. `it.fails` until the manager or connectTwilioClient ignores such a stale warning; then
-  // make it a plain `it`.
-  it.fails("voice: a tokenWillExpire left over from the Device's previous token does not fetch again", async () => {
+  // The Device arms a tokenWillExpire timer on every `connected` (every token it sends) and never clears the one
+  // armed for the previous token. When the manager refreshes first (on its own schedule, or as here through
+  // refresh()), the old token's timer still fires later, for a token that has an hour left. With the defaults
+  // (manager 3 min ahead, Device 10 s ahead) that would be a second fetch in every token lifetime; the manager
+  // ignores a warning while its own token is not about to expire.
+  it("voice: a tokenWillExpire left over from the Device's previous token does not fetch again", async () => {
     // First token 14 s: the stand-in reports its ttl (whole seconds left: 12 or 13) on `connected`, so the Device
     // (tokenRefreshMs 11 s) arms a timer for 1-2 s later. The manager refreshes before that.
     const p = await open({ ttlSeconds: (n) => (n === 0 ? 14 : 3600 + n) });

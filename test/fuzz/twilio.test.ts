@@ -221,7 +221,7 @@ describe('connectTwilioClient against hostile emitters and payloads', () => {
   // without containing a throw. An object without on/off (or whose off throws) is refused by connectTwilioClient
   // with a TypeError, yet stays registered and keeps receiving every token; disconnect() on an emitter whose off()
   // throws leaves the client registered too, and a `destroyed` event then throws into the SDK's own emit().
-  it.fails('a client refused by connectTwilioClient (no on/off) is not left registered', async () => {
+  it('a client refused by connectTwilioClient (no on/off) is not left registered', async () => {
     const clock = new ManualClock(L);
     const manager = new AccessManager({ token: POOL[0], clock });
     const received: string[] = [];
@@ -231,7 +231,7 @@ describe('connectTwilioClient against hostile emitters and payloads', () => {
     expect(received).toEqual([]);
   });
 
-  it.fails('disconnect() with an off() that throws still unregisters the client', async () => {
+  it('disconnect() with an off() that throws still unregisters the client', async () => {
     const clock = new ManualClock(L);
     const manager = new AccessManager({ token: POOL[0], clock });
     const received: string[] = [];

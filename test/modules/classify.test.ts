@@ -92,9 +92,9 @@ describe('classifyFailure: what a fetcher threw', () => {
   });
 });
 
-// bug reported: the quoted message keeps its own final period and another is appended ("...aborted.. (attempt 1)");
-// most Error messages end with one (DOMException "The operation was aborted.", AccessManagerError's own).
-it.fails('classifyFailure: a message ending in a period is not followed by a second one', () => {
+// Most Error messages end with a period (DOMException "The operation was aborted.", AccessManagerError's own):
+// quoted, it is not followed by a second one.
+it('classifyFailure: a message ending in a period is not followed by a second one', () => {
   const error = classifyFailure(new Error('The operation was aborted.'), 1, DEFAULT_RETRY, half);
   expect(error.message).toBe('Token fetch failed: The operation was aborted. (attempt 1)');
 });

@@ -127,12 +127,10 @@ describe('emitIsolated', () => {
     expect(calls).toEqual(['once:outer', 'on:inner', 'on:outer']);
   });
 
-  // bug reported: a once listener after the one that re-emits is called by the inner emit (which removes it) and
-  // again by the outer one, which still iterates the old listener array: twice, the second time with the older
-  // payload. eventemitter3's own emit does the same; emitIsolated copies its loop. In the manager: a tokenUpdated
-  // listener that calls updateToken() makes a later once('tokenUpdated') listener hear the newer token, then the
-  // older one.
-  it.fails('a once listener is called once even when an earlier listener emits again re-entrantly', () => {
+  // The inner emit calls (and removes) a once listener after the one that re-emits; the outer emit, still walking
+  // its own list, must not call it again with the older payload. (eventemitter3's own emit would.) In the manager:
+  // a tokenUpdated listener that calls updateToken() must not make a once('tokenUpdated') listener hear two tokens.
+  it('a once listener is called once even when an earlier listener emits again re-entrantly', () => {
     const emitter = new EventEmitter();
     const calls: string[] = [];
     emitter.on('x', (v: string) => {
@@ -169,10 +167,9 @@ describe('emitIsolated', () => {
     expect(calls).toEqual(['a']);
   });
 
-  // bug reported: with two or more listeners, eventemitter3 keeps them in an array and `on` pushes onto that very
-  // array, which emitIsolated is iterating, so the new listener hears the event that was being emitted (and a
-  // listener that re-adds itself loops forever). eventemitter3's own emit stops at the length it started with.
-  it.fails('a listener added during the emit of a two-listener event waits for the next emit', () => {
+  // With two or more listeners eventemitter3 keeps them in an array and `on` pushes onto it: emitIsolated walks a
+  // copy, so a listener added meanwhile (even one that re-adds itself) hears the next emit, not this one.
+  it('a listener added during the emit of a two-listener event waits for the next emit', () => {
     const emitter = new EventEmitter();
     const calls: string[] = [];
     emitter.on('x', () => calls.push('a'));

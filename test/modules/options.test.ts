@@ -196,10 +196,9 @@ describe('resolveOptions: every option is read once', () => {
     expect([reads.get('now'), reads.get('setTimeout'), reads.get('clearTimeout')]).toEqual([1, 1, 1]);
   });
 
-  // bug reported: `random` re-reads clock.random after validation (and again at every draw), outside the
-  // validation's try, so a getter that throws on its second read escapes as its own error, and one that stops
-  // returning a function makes a later retry delay throw inside the refresh.
-  it.fails('clock.random is read once, and each draw calls what was read', () => {
+  // Read once, inside the validation: a getter that throws on a later read, or stops returning a function, cannot
+  // reach the refresh.
+  it('clock.random is read once, and each draw calls what was read', () => {
     const reads = new Map<PropertyKey, number>();
     const clock = counting(Object.assign(new ManualClock(), { random: () => 0.5 }), reads);
     const { random } = resolveOptions({ token, clock });

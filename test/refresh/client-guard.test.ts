@@ -123,24 +123,40 @@ describe('the client-error guard', () => {
     expect(server.reasons).toEqual(['clientError']);
   });
 
-  it("an SDK's own token event refreshes with reason 'client', once per held token, then on the backoff", async () => {
+  it("an SDK's tokenExpired refreshes with reason 'client', once per held token, then on the backoff", async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
     const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
     const server = freshServer(clock);
     const { manager, errors } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock });
     const sdk = new FakeSyncClient();
     connectTwilioClient(manager, sdk, { name: 'sync' });
-    sdk.emit('tokenAboutToExpire');
-    sdk.emit('tokenWillExpire');
+    sdk.emit('tokenExpired');
+    sdk.emit('tokenExpired');
     await flush();
     expect(server.reasons).toEqual(['client']);
-    // An SDK whose warning window is longer than the token's lifetime says so again after every update: that
-    // must not become a loop (no error: the SDK did not reject anything).
-    sdk.emit('tokenAboutToExpire');
+    // An SDK that says so again right after every update must not become a loop (no error: it rejected nothing).
+    sdk.emit('tokenExpired');
     await flush();
     expect(server.reasons).toEqual(['client']);
     await clock.advance(SEC);
     expect(server.reasons).toEqual(['client', 'client']);
     expect(errors).toEqual([]);
+  });
+
+  it("an SDK's warning about a token the manager no longer needs (a stale timer) is ignored", async () => {
+    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const server = freshServer(clock);
+    const { manager } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock, autoRefresh: false });
+    const sdk = new FakeSyncClient();
+    connectTwilioClient(manager, sdk, { name: 'sync' });
+    sdk.emit('tokenAboutToExpire');
+    sdk.emit('tokenWillExpire');
+    await clock.advance(56 * MIN);
+    expect(server.reasons).toEqual([]);
+    // Inside the held token's own window (here without automatic refresh), a warning refreshes.
+    await clock.advance(2 * MIN);
+    sdk.emit('tokenAboutToExpire');
+    await flush();
+    expect(server.reasons).toEqual(['client']);
   });
 });

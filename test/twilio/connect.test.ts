@@ -293,3 +293,38 @@ describe('disconnect', () => {
     expect(manager.removed).toBe(1);
   });
 });
+
+describe('a twilsock client whose connection is closing', () => {
+  it('gets the token once the connection state moves on (twilsock ignores updateToken while disconnecting)', async () => {
+    const { EventEmitter } = await import('node:events');
+    const received: string[] = [];
+    const client = Object.assign(new EventEmitter(), {
+      connectionState: 'disconnecting',
+      updateToken: async (token: string) => void received.push(token),
+    });
+    const pushed: Array<(token: string) => unknown> = [];
+    const manager = recorder({
+      addClient(registered) {
+        pushed.push((token) => registered.updateToken(token));
+        return () => {};
+      },
+    });
+    const disconnect = connectTwilioClient(manager, client, { name: 'sync' });
+    const first = pushed[0]!('t1');
+    const second = pushed[0]!('t2');
+    await Promise.resolve();
+    expect(received).toEqual([]);
+    expect(client.listenerCount('connectionStateChanged')).toBe(1);
+    client.connectionState = 'disconnected';
+    client.emit('connectionStateChanged', 'disconnected');
+    await Promise.all([first, second]);
+    // Only the newest token is handed over, once.
+    expect(received).toEqual(['t2']);
+    expect(client.listenerCount('connectionStateChanged')).toBe(0);
+    // Connected again: straight through.
+    client.connectionState = 'connected';
+    await pushed[0]!('t3');
+    expect(received).toEqual(['t2', 't3']);
+    disconnect();
+  });
+});
