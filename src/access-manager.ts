@@ -6,6 +6,7 @@ import { CLIENT_EVENT, findTwilioCode, isKnownTokenCode, isTokenError, read, ref
 import { type CrossTabLink, openCrossTab } from './cross-tab.js';
 import { type DecodedToken, decodeOrWhy, decodeToken } from './decode.js';
 import { emitIsolated } from './emit.js';
+import { createLog, fingerprint, type Log } from './log.js';
 import { AccessManagerError, type AnyAccessManagerError } from './errors.js';
 import { FanOut } from './fan-out.js';
 import { type HeldToken, holdToken, judgeCandidate } from './held-token.js';
@@ -18,6 +19,7 @@ import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from '
 import type {
   AccessManagerEvents,
   AccessManagerOptions,
+  AccessManagerSnapshot,
   AccessManagerState,
   ClientOptions,
   FetchReason,
@@ -74,6 +76,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #lateReport: (() => void) | undefined;
   /** The client fan-out of the newest adopted token: what `updateToken` waits for, whichever token is newest. */
   #delivered: Promise<void> = Promise.resolve();
+  /** The last error reported since the last adopted token. */
+  #lastError: AnyAccessManagerError | undefined;
+  #snapshot: AccessManagerSnapshot;
+  readonly #subscribers = new Set<(snapshot: AccessManagerSnapshot) => void>();
+  readonly #log: Log | undefined;
 
   /**
    * @throws TypeError or RangeError naming the option when an option is invalid; {@link AccessManagerError}
@@ -85,6 +92,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     super();
     const resolved = (this.#options = resolveOptions(options));
     const { token, clock, identity } = resolved;
+    this.#log = createLog(resolved.logger);
     this.#skew = resolved.fixedSkew ?? 0;
     if (token !== undefined) {
       const decoded = decodeToken(token);
@@ -134,6 +142,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       },
     });
 
+    this.#snapshot = this.#freshSnapshot();
     if (this.#held?.expiredAtStart) {
       // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
       queueMicrotask(() => this.#tick());
@@ -191,6 +200,50 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (now >= this.#held.exp) return 'expired';
     return now >= this.#held.exp - this.#options.aboutMs ? 'aboutToExpire' : 'valid';
   }
+
+  /**
+   * An immutable `{ state, token, identity, expiresAt, lastError }` that stays the same object until one of them
+   * changes: pass it with {@link AccessManager.subscribe} to React's `useSyncExternalStore` (both work unbound).
+   *
+   * @example
+   * ```ts
+   * const { state, lastError } = manager.getSnapshot();
+   * ```
+   */
+  readonly getSnapshot = (): AccessManagerSnapshot => this.#snapshot;
+
+  /**
+   * Calls `listener` with the new snapshot whenever it changes (not at once: React's contract); returns the
+   * function that unsubscribes. For a store that wants the current value at once (Svelte), use
+   * {@link AccessManager.store}.
+   *
+   * @example
+   * ```ts
+   * const unsubscribe = manager.subscribe((snapshot) => render(snapshot.state));
+   * ```
+   */
+  readonly subscribe = (listener: (snapshot: AccessManagerSnapshot) => void): (() => void) => {
+    const entry = (snapshot: AccessManagerSnapshot) => listener(snapshot);
+    this.#subscribers.add(entry);
+    return () => void this.#subscribers.delete(entry);
+  };
+
+  /**
+   * The snapshot as a Svelte store (and any store with the same contract): its `subscribe` calls the listener at
+   * once with the current snapshot, then on every change.
+   *
+   * @example
+   * ```ts
+   * const status = manager.store; // in a Svelte component: {$status.state}
+   * ```
+   */
+  readonly store: { subscribe(run: (snapshot: AccessManagerSnapshot) => void): () => void } = {
+    subscribe: (run) => {
+      const unsubscribe = this.subscribe(run);
+      run(this.#snapshot);
+      return unsubscribe;
+    },
+  };
 
   // --- public methods
 
@@ -314,7 +367,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#cycle = undefined;
     cycle?.cancel(disposedError());
     this.#fanOut.clear();
+    this.#sync();
     this.removeAllListeners();
+    this.#subscribers.clear();
   }
 
   /** Same as {@link AccessManager.dispose}, for `using manager = new AccessManager(...)`. */
@@ -360,6 +415,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         this.#fireAbout(held, serverNow);
         if (held === this.#held && !held.expiredFired) {
           held.expiredFired = true;
+          this.#log?.('warn', 'tokenExpired', 'The token expired.', { fingerprint: fingerprint(held.token) });
           this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
         }
         // An expired token is refreshed at once: nothing waits for a spread or a storm hold any more.
@@ -370,6 +426,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         const { aboutMs, spreadMs } = this.#options;
         if (held === this.#held && this.#autoRefreshes()) {
           this.#autoRefresh.open(now, held.exp - this.#skew - aboutMs + spreadMs);
+          this.#log?.('debug', 'refresh.spread', 'Automatic refresh scheduled.', { at: this.#autoRefresh.nextDeadline() });
         }
       }
     }
@@ -377,12 +434,15 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const clientReason = this.#clientGuard.due(now);
     if (clientReason) this.#clientStart(clientReason);
     this.#reschedule();
+    this.#sync();
   }
 
   #fireAbout(held: HeldToken, serverNow: number): void {
     if (held.aboutFired) return;
     held.aboutFired = true;
-    this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft: held.exp - serverNow });
+    const msLeft = held.exp - serverNow;
+    this.#log?.('info', 'tokenAboutToExpire', `The token expires in ${msLeft} ms.`, { msLeft, fingerprint: fingerprint(held.token) });
+    this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft });
   }
 
   /** Aims the single timer at the earliest deadline any part reports. */
@@ -397,10 +457,13 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       this.#clientGuard.nextDeadline(),
       this.#cycle?.nextDeadline(),
     ].filter((t): t is number => t !== undefined);
-    this.#scheduler.arm(deadlines.length > 0 ? Math.min(...deadlines) : undefined);
+    const next = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
+    this.#log?.('debug', 'schedule', next === undefined ? 'Nothing scheduled.' : 'Next deadline set.', { at: next });
+    this.#scheduler.arm(next);
   }
 
   #wake(type: string): void {
+    this.#log?.('debug', 'wake', `Re-checking deadlines on ${type}.`, { type });
     // Coming back online is the moment a failing fetch is most likely to succeed: retry at once.
     if (type === 'online') this.#cycle?.retryNow();
     this.#tick();
@@ -414,6 +477,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#skew = skew;
     this.#held = held;
     this.#failed = false;
+    this.#lastError = undefined;
     // The new token has a window of its own; a token from elsewhere may be what a client was missing.
     this.#autoRefresh.cancel();
     this.#clientGuard.cancel();
@@ -434,19 +498,29 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // A listener may have adopted a newer token already; then that one was pushed and this one must not follow.
     if (this.#held !== held) return this.#delivered;
     this.#fanOut.checkGrants(decoded.grants);
-    return (this.#delivered = this.#fanOut.push(token));
+    this.#log?.('debug', 'clients.push', 'Pushing the token to the clients.', { fingerprint: fingerprint(token) });
+    const delivered = (this.#delivered = this.#fanOut.push(token));
+    const log = this.#log;
+    if (log) void delivered.then(() => log('debug', 'clients.done', 'Every client has settled the token.', { fingerprint: fingerprint(token) }));
+    this.#sync();
+    return this.#delivered;
   }
 
   /** A token a peer tab sent: adopted when the tab-group rules accept it, else ignored silently. */
   #receivePeer(token: string, peerSkew: number | undefined): void {
     if (this.#disposed || token === this.#held?.token) return;
     const decoded = decodeOrWhy(token);
-    if (typeof decoded === 'string') return;
+    if (typeof decoded === 'string') {
+      this.#log?.('debug', 'peer.ignored', `A peer tab sent a malformed token: ${decoded}.`);
+      return;
+    }
     // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
     const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#options.clock.now() + peerSkew);
-    if (acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow())) {
-      void this.#adopt(token, decoded, 'peer', skew);
-    }
+    const accepted = acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow());
+    this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', accepted ? 'A peer tab sent a newer token.' : 'A peer tab sent a token that is expired, older, the same age or another identity\'s.', {
+      fingerprint: fingerprint(token),
+    });
+    if (accepted) void this.#adopt(token, decoded, 'peer', skew);
   }
 
   /** What to tell a peer that asks: the current token while it is valid. */
@@ -490,6 +564,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       return;
     }
     guard.hold(now + backoff.retryInMs, token, reason);
+    this.#log?.('warn', 'refresh.held', `A client asked again: next refresh in ${backoff.retryInMs} ms (client guard).`, backoff);
     this.#reschedule();
     if (reason === 'clientError') {
       const { retryInMs, streak } = backoff;
@@ -520,8 +595,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const cycle = (this.#cycle = new RefreshCycle(this.#cycleHost, reason, this.#held?.token));
     this.#failed = false;
     this.#autoRefresh.cancel();
+    this.#log?.('info', 'fetch.start', `Fetching a token (${reason}).`, { reason });
     cycle.start();
     this.#reschedule();
+    this.#sync();
     return cycle.promise;
   }
 
@@ -532,6 +609,14 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (error?.code === 'FETCH_UNAUTHORIZED') this.#failed = true;
     this.#reschedule();
     if (error) this.#report(error);
+    if (error?.retryInMs !== undefined) {
+      const after = read(error.cause, 'retryAfterMs');
+      this.#log?.('info', 'fetch.backoff', `Next attempt in ${error.retryInMs} ms.`, {
+        retryInMs: error.retryInMs,
+        why: typeof after === 'number' && after >= error.retryInMs ? 'Retry-After' : 'backoff policy',
+      });
+    }
+    this.#sync();
     if (cycle.phase === 'settled') {
       const late = this.#lateReport;
       this.#lateReport = undefined;
@@ -555,6 +640,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** Calls the fetcher and adopts what it returns, or throws why not (a {@link Refusal} or the fetcher's error). */
   async #fetchOnce(cycle: RefreshCycle, attempt: number, signal: AbortSignal): Promise<void> {
     const fetcher = this.#options.fetcher!;
+    const startedAt = this.#options.clock.now();
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
@@ -581,6 +667,17 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       throw new Refusal('TOKEN_EXPIRED', expiredMessage(expiredByMs, measured));
     }
     const before = this.#held;
+    const log = this.#log;
+    if (log && skew !== this.#skew) {
+      log('info', 'skew', `Clock skew is now ${skew} ms (server minus local).`, { skew, from: serverTime === undefined ? 'iat' : 'serverTime' });
+    }
+    log?.('info', 'fetch.done', `Fetched a token in ${this.#options.clock.now() - startedAt} ms.`, {
+      reason: cycle.reason,
+      attempt,
+      durationMs: this.#options.clock.now() - startedAt,
+      fingerprint: fingerprint(token),
+      outcome: token === before?.token ? 'same' : 'new',
+    });
     if (token !== this.#held?.token) {
       const problem = this.#judge(decoded, skew, 'Fetched token');
       if (problem && problem.code !== 'TOKEN_STALE') throw problem;
@@ -593,7 +690,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // Nothing newer adopted (the same token back, or an older one dropped) while the window is already open: the
     // next automatic refresh is armed for the end of the storm hold directly.
     const windowOpen = before !== undefined && before === this.#held && before.aboutFired && this.#autoRefreshes();
-    this.#autoRefresh.fetched(this.#options.clock.now(), this.#insideWindow(), windowOpen);
+    const inside = this.#insideWindow();
+    this.#autoRefresh.fetched(this.#options.clock.now(), inside, windowOpen);
+    if (inside) log?.('warn', 'refresh.held', 'The fetched token is already about to expire: storm guard.', { until: this.#autoRefresh.nextDeadline() });
   }
 
   /** Why a candidate may not replace the held token (judged with `skew`), or `undefined` when it may. */
@@ -608,9 +707,60 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (this.#disposed) throw disposedError();
   }
 
-  /** Reports a failure through `error`. */
+  /** Reports a failure through `error` (and the log), and keeps it as the snapshot's `lastError`. */
   #report(error: AccessManagerError): void {
+    const { code, message, attempt, retryInMs, clientName } = error;
+    this.#log?.(retryInMs === undefined ? 'error' : 'warn', 'error', message, { code, attempt, retryInMs, clientName });
+    this.#lastError = error as AnyAccessManagerError;
     this.#fire('error', error as AnyAccessManagerError);
+    this.#sync();
+  }
+
+  #freshSnapshot(): AccessManagerSnapshot {
+    const held = this.#held;
+    return Object.freeze({
+      state: this.state,
+      token: held?.token,
+      identity: held?.decoded.identity,
+      expiresAt: held ? new Date(held.exp) : undefined,
+      lastError: this.#lastError,
+    });
+  }
+
+  /**
+   * After every change: a new snapshot when anything in it changed, then `stateChange` (when the state did) and
+   * the subscribers. A listener that changes the manager again starts the next round itself; this one then stops,
+   * so nobody hears an older snapshot after a newer one, nor a state twice.
+   */
+  #sync(): void {
+    const previous = this.#snapshot;
+    const held = this.#held;
+    if (
+      previous.state === this.state &&
+      previous.token === held?.token &&
+      previous.lastError === this.#lastError
+    ) {
+      return;
+    }
+    const snapshot = (this.#snapshot =
+      previous.token === held?.token
+        ? Object.freeze({ ...previous, state: this.state, lastError: this.#lastError })
+        : this.#freshSnapshot());
+    if (snapshot.state !== previous.state) {
+      const change = { state: snapshot.state, previousState: previous.state };
+      this.#log?.('info', 'state', `${change.previousState} -> ${change.state}`, change);
+      this.#fire('stateChange', change);
+    }
+    for (const listener of [...this.#subscribers]) {
+      if (this.#snapshot !== snapshot) return;
+      try {
+        listener(snapshot);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /** Emits to every listener even when one throws (see ./emit.ts). */

@@ -3,7 +3,7 @@
 // answer differently later, and one that throws is reported by name.
 import { realClock } from './clock.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import type { AccessManagerOptions, Clock, TokenFetcher } from './types.js';
+import type { AccessManagerOptions, Clock, Logger, TokenFetcher } from './types.js';
 
 /**
  * Default option values. TSDoc, README and code all state these numbers; this table is where the code gets them.
@@ -41,6 +41,7 @@ export interface ResolvedOptions {
   crossTab: string | undefined;
   clock: Clock;
   random: () => number;
+  logger: Logger | undefined;
 }
 
 /** `<name> must be <what>.`: one wording for every invalid option keeps the messages uniform (and the bundle small). */
@@ -106,6 +107,17 @@ function checkClock(value: unknown): [Clock, () => number] {
   return [clock as Clock, random ? () => (random as () => number).call(clock) : () => Math.random()];
 }
 
+function checkLogger(value: unknown): Logger | undefined {
+  if (value === undefined || typeof value === 'function') return value as Logger | undefined;
+  const methods = typeof value === 'object' && value !== null ? ['debug', 'info', 'warn', 'error'].map((level) => option(value, level, `logger.${level}`)) : [];
+  if (methods.length === 0 || methods.some((method) => typeof method !== 'function')) {
+    throw invalid('logger', 'a function or a console-like object');
+  }
+  const [debug, info, warn, error] = methods as Array<(...data: unknown[]) => void>;
+  // Bound once: `console` methods need their object in some environments.
+  return { debug: debug!.bind(value), info: info!.bind(value), warn: warn!.bind(value), error: error!.bind(value) };
+}
+
 /** Validates `options` and applies the defaults. @throws TypeError or RangeError naming the option. */
 export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
@@ -131,6 +143,7 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
   const crossTab = checkCrossTab(get('crossTab'));
   const [clock, random] = checkClock(get('clock'));
+  const logger = checkLogger(get('logger'));
   return {
     token,
     fetcher: fetcher as TokenFetcher | undefined,
@@ -146,5 +159,6 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
     crossTab,
     clock,
     random,
+    logger,
   };
 }

@@ -55,6 +55,27 @@ export interface Clock {
   random?(): number;
 }
 
+/** Severity of a {@link LogEntry}. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * One decision of the manager, for the `logger` option: `event` names it (`fetch.start`, `fetch.failed`,
+ * `peer.ignored`, ...; see README), `message` says it in words, and further fields give the details. Tokens appear
+ * only as `fingerprint`, a short hash of the signature, never whole.
+ */
+export interface LogEntry {
+  level: LogLevel;
+  event: string;
+  message: string;
+  [detail: string]: unknown;
+}
+
+/** A `console`-like object: one method per level. */
+export type ConsoleLike = { [L in LogLevel]: (...data: unknown[]) => void };
+
+/** Receives every {@link LogEntry}: a function, or a `console`-like object (`console` itself). */
+export type Logger = ((entry: LogEntry) => void) | ConsoleLike;
+
 /** Options of the {@link AccessManager} constructor. */
 export interface AccessManagerOptions {
   /** Initial token. May be omitted when `fetchToken` is given: the first token is then fetched at once. */
@@ -92,6 +113,12 @@ export interface AccessManagerOptions {
   crossTab?: boolean | { name: string };
   /** Injected time source, for tests and simulations. */
   clock?: Clock;
+  /**
+   * A debug log of every decision the manager makes (deadlines, wake-ups, fetches, backoffs and why, skew, peer
+   * tokens, client pushes): a function receiving {@link LogEntry} objects, or `console`. Off by default. Tokens
+   * appear only as a short fingerprint.
+   */
+  logger?: Logger;
 }
 
 /** Lifecycle state of an {@link AccessManager}. */
@@ -130,6 +157,25 @@ export interface TokenUpdatedInfo {
   source: TokenSource;
 }
 
+/** Payload of `stateChange`. */
+export interface StateChangeInfo {
+  state: AccessManagerState;
+  previousState: AccessManagerState;
+}
+
+/**
+ * What `getSnapshot()` returns: an immutable view of the manager that stays the same object (`===`) until one of
+ * its fields changes, for React's `useSyncExternalStore` and other stores. `lastError` is the last error reported
+ * since the last adopted token (a new token clears it).
+ */
+export interface AccessManagerSnapshot {
+  readonly state: AccessManagerState;
+  readonly token: string | undefined;
+  readonly identity: string | undefined;
+  readonly expiresAt: Date | undefined;
+  readonly lastError: AnyAccessManagerError | undefined;
+}
+
 /** The typed event map of {@link AccessManager}. */
 export interface AccessManagerEvents {
   tokenAboutToExpire: (info: TokenAboutToExpireInfo) => void;
@@ -137,4 +183,6 @@ export interface AccessManagerEvents {
   tokenUpdated: (info: TokenUpdatedInfo) => void;
   /** Every background failure, as a union discriminated by `code` (see {@link AnyAccessManagerError}). */
   error: (error: AnyAccessManagerError) => void;
+  /** The `state` getter's value changed (also at the time-driven moments); emitted after the change is committed. */
+  stateChange: (info: StateChangeInfo) => void;
 }

@@ -167,6 +167,7 @@ describe('resolveOptions: every option is read once', () => {
           identity: 'alice',
           crossTab: counting({ name: 'app' }, crossTab),
           clock: new ManualClock(),
+          logger: () => {},
         },
         top,
       ),
@@ -185,6 +186,7 @@ describe('resolveOptions: every option is read once', () => {
       identity: 1,
       crossTab: 1,
       clock: 1,
+      logger: 1,
     });
     expect(Object.fromEntries(retry)).toEqual({ minDelayMs: 1, maxDelayMs: 1, factor: 1 });
     expect(Object.fromEntries(crossTab)).toEqual({ name: 1 });
