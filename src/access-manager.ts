@@ -415,7 +415,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         this.#fireAbout(held, serverNow);
         if (held === this.#held && !held.expiredFired) {
           held.expiredFired = true;
-          this.#log?.('warn', 'tokenExpired', 'The token expired.', { fingerprint: fingerprint(held.token) });
+          this.#log?.('warn', 'tokenExpired', { fingerprint: fingerprint(held.token) });
           this.#fire('tokenExpired', { token: held.token, expiresAt: new Date(held.exp) });
         }
         // An expired token is refreshed at once: nothing waits for a spread or a storm hold any more.
@@ -426,7 +426,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         const { aboutMs, spreadMs } = this.#options;
         if (held === this.#held && this.#autoRefreshes()) {
           this.#autoRefresh.open(now, held.exp - this.#skew - aboutMs + spreadMs);
-          this.#log?.('debug', 'refresh.spread', 'Automatic refresh scheduled.', { at: this.#autoRefresh.nextDeadline() });
+          this.#log?.('debug', 'refresh.scheduled', { at: this.#autoRefresh.nextDeadline() });
         }
       }
     }
@@ -441,7 +441,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (held.aboutFired) return;
     held.aboutFired = true;
     const msLeft = held.exp - serverNow;
-    this.#log?.('info', 'tokenAboutToExpire', `The token expires in ${msLeft} ms.`, { msLeft, fingerprint: fingerprint(held.token) });
+    this.#log?.('info', 'tokenAboutToExpire', { msLeft, fingerprint: fingerprint(held.token) });
     this.#fire('tokenAboutToExpire', { token: held.token, expiresAt: new Date(held.exp), msLeft });
   }
 
@@ -458,12 +458,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       this.#cycle?.nextDeadline(),
     ].filter((t): t is number => t !== undefined);
     const next = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
-    this.#log?.('debug', 'schedule', next === undefined ? 'Nothing scheduled.' : 'Next deadline set.', { at: next });
+    this.#log?.('debug', 'schedule', { at: next });
     this.#scheduler.arm(next);
   }
 
   #wake(type: string): void {
-    this.#log?.('debug', 'wake', `Re-checking deadlines on ${type}.`, { type });
+    this.#log?.('debug', 'wake', { type });
     // Coming back online is the moment a failing fetch is most likely to succeed: retry at once.
     if (type === 'online') this.#cycle?.retryNow();
     this.#tick();
@@ -498,10 +498,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // A listener may have adopted a newer token already; then that one was pushed and this one must not follow.
     if (this.#held !== held) return this.#delivered;
     this.#fanOut.checkGrants(decoded.grants);
-    this.#log?.('debug', 'clients.push', 'Pushing the token to the clients.', { fingerprint: fingerprint(token) });
+    this.#log?.('debug', 'clients.push', { fingerprint: fingerprint(token) });
     const delivered = (this.#delivered = this.#fanOut.push(token));
     const log = this.#log;
-    if (log) void delivered.then(() => log('debug', 'clients.done', 'Every client has settled the token.', { fingerprint: fingerprint(token) }));
+    if (log) void delivered.then(() => log('debug', 'clients.done', { fingerprint: fingerprint(token) }));
     this.#sync();
     return this.#delivered;
   }
@@ -511,15 +511,14 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (this.#disposed || token === this.#held?.token) return;
     const decoded = decodeOrWhy(token);
     if (typeof decoded === 'string') {
-      this.#log?.('debug', 'peer.ignored', `A peer tab sent a malformed token: ${decoded}.`);
+      this.#log?.('debug', 'peer.ignored', { why: decoded });
       return;
     }
     // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
     const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#options.clock.now() + peerSkew);
     const accepted = acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow());
-    this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', accepted ? 'A peer tab sent a newer token.' : 'A peer tab sent a token that is expired, older, the same age or another identity\'s.', {
-      fingerprint: fingerprint(token),
-    });
+    // Not taken: expired, older, the same age, or another identity's.
+    this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', { fingerprint: fingerprint(token) });
     if (accepted) void this.#adopt(token, decoded, 'peer', skew);
   }
 
@@ -564,7 +563,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       return;
     }
     guard.hold(now + backoff.retryInMs, token, reason);
-    this.#log?.('warn', 'refresh.held', `A client asked again: next refresh in ${backoff.retryInMs} ms (client guard).`, backoff);
+    this.#log?.('warn', 'refresh.held', { why: 'client guard', ...backoff });
     this.#reschedule();
     if (reason === 'clientError') {
       const { retryInMs, streak } = backoff;
@@ -595,7 +594,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const cycle = (this.#cycle = new RefreshCycle(this.#cycleHost, reason, this.#held?.token));
     this.#failed = false;
     this.#autoRefresh.cancel();
-    this.#log?.('info', 'fetch.start', `Fetching a token (${reason}).`, { reason });
+    this.#log?.('info', 'fetch.start', { reason });
     cycle.start();
     this.#reschedule();
     this.#sync();
@@ -611,9 +610,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (error) this.#report(error);
     if (error?.retryInMs !== undefined) {
       const after = read(error.cause, 'retryAfterMs');
-      this.#log?.('info', 'fetch.backoff', `Next attempt in ${error.retryInMs} ms.`, {
+      this.#log?.('info', 'fetch.backoff', {
         retryInMs: error.retryInMs,
-        why: typeof after === 'number' && after >= error.retryInMs ? 'Retry-After' : 'backoff policy',
+        why: typeof after === 'number' && after >= error.retryInMs ? 'Retry-After' : 'policy',
       });
     }
     this.#sync();
@@ -669,9 +668,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const before = this.#held;
     const log = this.#log;
     if (log && skew !== this.#skew) {
-      log('info', 'skew', `Clock skew is now ${skew} ms (server minus local).`, { skew, from: serverTime === undefined ? 'iat' : 'serverTime' });
+      log('info', 'skew', { skew, from: serverTime === undefined ? 'iat' : 'serverTime' });
     }
-    log?.('info', 'fetch.done', `Fetched a token in ${this.#options.clock.now() - startedAt} ms.`, {
+    log?.('info', 'fetch.done', {
       reason: cycle.reason,
       attempt,
       durationMs: this.#options.clock.now() - startedAt,
@@ -692,7 +691,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const windowOpen = before !== undefined && before === this.#held && before.aboutFired && this.#autoRefreshes();
     const inside = this.#insideWindow();
     this.#autoRefresh.fetched(this.#options.clock.now(), inside, windowOpen);
-    if (inside) log?.('warn', 'refresh.held', 'The fetched token is already about to expire: storm guard.', { until: this.#autoRefresh.nextDeadline() });
+    if (inside) log?.('warn', 'refresh.held', { why: 'storm guard', at: this.#autoRefresh.nextDeadline() });
   }
 
   /** Why a candidate may not replace the held token (judged with `skew`), or `undefined` when it may. */
@@ -710,7 +709,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** Reports a failure through `error` (and the log), and keeps it as the snapshot's `lastError`. */
   #report(error: AccessManagerError): void {
     const { code, message, attempt, retryInMs, clientName } = error;
-    this.#log?.(retryInMs === undefined ? 'error' : 'warn', 'error', message, { code, attempt, retryInMs, clientName });
+    this.#log?.(retryInMs === undefined ? 'error' : 'warn', 'error', { code, attempt, retryInMs, clientName }, message);
     this.#lastError = error as AnyAccessManagerError;
     this.#fire('error', error as AnyAccessManagerError);
     this.#sync();
@@ -748,7 +747,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
         : this.#freshSnapshot());
     if (snapshot.state !== previous.state) {
       const change = { state: snapshot.state, previousState: previous.state };
-      this.#log?.('info', 'state', `${change.previousState} -> ${change.state}`, change);
+      this.#log?.('info', 'state', change);
       this.#fire('stateChange', change);
     }
     for (const listener of [...this.#subscribers]) {

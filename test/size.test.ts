@@ -9,14 +9,22 @@ import { describe, expect, it } from 'vitest';
 
 const CORE_GOAL = 4096;
 
-/** gzip -9 bytes allowed per file in dist/. */
+/**
+ * gzip -9 bytes allowed per file in dist/. Where the core's bytes went in the second arc (UMD file):
+ * 7307 before it; 9037 with hostile-input containment, the client-error guard, the identity option and the error
+ * messages that name the fix (+1730); 9623 with the refresh state machine taken apart into modules (+586); 10030
+ * with the refresh spread and the fixes from the real-SDK and fuzz tests (+407); 11039 with stateChange, the
+ * snapshot, the Svelte store and the logger (+1009).
+ */
 const BUDGETS: Record<string, number> = {
   // Core with eventemitter3 inlined, minified: what a <script> tag downloads.
-  'token-warden.umd.min.js': 7380,
+  'token-warden.umd.min.js': 11150,
   // Core ESM as published (not minified, eventemitter3 external): what a bundler starts from.
-  'index.mjs': 8815,
-  'http.mjs': 2200,
-  'twilio.mjs': 1850,
+  'index.mjs': 14570,
+  // ky 1 and ky 2 from one build, Retry-After, body hints.
+  'http.mjs': 3570,
+  // The held-back push for a closing twilsock connection, warnings vs expiry.
+  'twilio.mjs': 2480,
 };
 
 const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));

@@ -53,7 +53,7 @@ describe('logger', () => {
         'schedule',
         'wake',
         'tokenAboutToExpire',
-        'refresh.spread',
+        'refresh.scheduled',
         'peer.adopted',
         'peer.ignored',
         'clients.push',
@@ -85,8 +85,12 @@ describe('logger', () => {
     const manager = new AccessManager({ token: mintToken({ at: clock.now(), ttl: 600 }), clock, logger });
     managers.push(manager);
     await clock.advance(11 * MIN);
-    expect(logger.info).toHaveBeenCalledWith('token-warden tokenAboutToExpire: The token expires in 180000 ms.', expect.objectContaining({ event: 'tokenAboutToExpire' }));
-    expect(logger.warn).toHaveBeenCalledWith('token-warden tokenExpired: The token expired.', expect.objectContaining({ level: 'warn' }));
+    const fp = fingerprint(manager.token!);
+    expect(logger.info).toHaveBeenCalledWith(
+      `token-warden tokenAboutToExpire msLeft=180000 fingerprint=${fp}`,
+      expect.objectContaining({ event: 'tokenAboutToExpire', msLeft: 180_000 }),
+    );
+    expect(logger.warn).toHaveBeenCalledWith(`token-warden tokenExpired fingerprint=${fp}`, expect.objectContaining({ level: 'warn' }));
     expect(logger.debug).toHaveBeenCalled();
   });
 
