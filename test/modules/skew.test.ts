@@ -8,6 +8,7 @@ import { MIN_SKEW_MS, learnSkew, plausible, serverTimeOf } from '../../src/skew.
 import { mintToken, rawToken } from '../helpers/tokens.js';
 
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
+const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 /** Minted at T, one hour: iat T, exp T + 1 h. */
