@@ -1,4 +1,4 @@
-// Builds three independent entries (core, http, twilio) as ESM + CJS with bundled declarations for each
+// Builds four independent entries (core, http, twilio, react) as ESM + CJS with bundled declarations for each
 // format, plus a minified UMD file of the core (eventemitter3 inlined) for a plain <script> tag.
 import commonjs from '@rollup/plugin-commonjs';
 import nodeResolve from '@rollup/plugin-node-resolve';
@@ -6,9 +6,14 @@ import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 
-const entries = { index: 'src/index.ts', http: 'src/http/index.ts', twilio: 'src/twilio/index.ts' };
+const entries = {
+  index: 'src/index.ts',
+  http: 'src/http/index.ts',
+  twilio: 'src/twilio/index.ts',
+  react: 'src/react/index.ts',
+};
 // Peers and SDKs are never bundled into the ESM/CJS files.
-const external = (id) => /^(eventemitter3|ky|@twilio\/|twilio-)/.test(id) || id === 'twilio';
+const external = (id) => /^(eventemitter3|ky|react|@twilio\/|twilio-)/.test(id) || id === 'twilio';
 const ts = () =>
   typescript({ tsconfig: './tsconfig.json', declaration: false, removeComments: true, noEmitOnError: true });
 

@@ -17,8 +17,8 @@
 //
 // Why attw's "node16" profile: it checks node16/nodenext resolution from both ESM and CJS importers and bundler
 // resolution, and skips only "node10" (TypeScript's `moduleResolution: node`/`node10`, deprecated since TS 5.x).
-// node10 ignores `exports`, so `token-warden/http` and `token-warden/twilio` cannot resolve there without a
-// `typesVersions` map or stub directories; the root entry still works there through `main`/`types`.
+// node10 ignores `exports`, so `token-warden/http`, `token-warden/twilio` and `token-warden/react` cannot resolve
+// there without a `typesVersions` map or stub directories; the root entry still works there through `main`/`types`.
 // The `./token-warden.umd.min.js` export is left out of the attw run (see there).
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';

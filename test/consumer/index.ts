@@ -9,11 +9,13 @@ import {
   decodeToken,
   isAccessManagerError,
   type AccessManagerOptions,
+  type AccessManagerSnapshot,
   type DecodedToken,
   type TokenUpdatedInfo,
 } from 'token-warden';
 import { authorizedKy, createTokenFetcher } from 'token-warden/http';
 import { connectTwilioClient, isTwilioTokenError, TWILIO_TOKEN_ERROR_CODES } from 'token-warden/twilio';
+import { useAccessManager, useToken, type SnapshotSource } from 'token-warden/react';
 
 const options: AccessManagerOptions = {
   fetchToken: createTokenFetcher('/api/token', { method: 'post', credentials: 'include' }),
@@ -45,11 +47,18 @@ const remove: () => void = manager.addClient(client, { name: 'mine', grants: ['c
 const known = Object.keys(TWILIO_TOKEN_ERROR_CODES).length;
 const isTokenError: boolean = isTwilioTokenError(new Error('x')) || isAccessManagerError(null);
 const disconnect: () => void = connectTwilioClient(manager, client as never, { name: 'sdk' });
+// The hooks take the manager of the root entry (bundled apart, they name no class of it) and return its types.
+const source: SnapshotSource<AccessManagerSnapshot> = manager;
+const state: AccessManager['state'] = useAccessManager(manager).state;
+const current: string | undefined = useToken(source);
 
 // The CommonJS declarations (dist/*.d.cts), as a `require('token-warden')` caller sees them.
 type Cjs = typeof import('token-warden', { with: { 'resolution-mode': 'require' } });
 declare const cjs: Cjs;
 new cjs.AccessManager({ token }).on('tokenUpdated', (info) => info.token);
 const cjsError: boolean = cjs.isAccessManagerError(new cjs.AccessManagerError('DISPOSED', 'disposed'));
+type CjsReact = typeof import('token-warden/react', { with: { 'resolution-mode': 'require' } });
+declare const cjsReact: CjsReact;
+const cjsToken: string | undefined = cjsReact.useToken(new cjs.AccessManager({ token }));
 
-export { api, cjsError, disconnect, expiry, fresh, isTokenError, known, remove };
+export { api, cjsError, cjsToken, current, disconnect, expiry, fresh, isTokenError, known, remove, state };
