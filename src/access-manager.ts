@@ -379,6 +379,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   // --- time
 
+  #setSkew(skew: number): void {
+    if (skew !== this.#skew) this.#log?.('info', 'skew', { skew });
+    this.#skew = skew;
+  }
+
   #serverNow(skew = this.#skew): number {
     return this.#options.clock.now() + skew;
   }
@@ -474,7 +479,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #adopt(token: string, decoded: DecodedToken, source: TokenSource, skew: number): Promise<void> {
     const previous = this.#held;
     const held = holdToken(token, decoded);
-    this.#skew = skew;
+    this.#setSkew(skew);
     this.#held = held;
     this.#failed = false;
     this.#lastError = undefined;
@@ -666,32 +671,25 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       throw new Refusal('TOKEN_EXPIRED', expiredMessage(expiredByMs, measured));
     }
     const before = this.#held;
-    const log = this.#log;
-    if (log && skew !== this.#skew) {
-      log('info', 'skew', { skew, from: serverTime === undefined ? 'iat' : 'serverTime' });
-    }
-    log?.('info', 'fetch.done', {
+    const problem = token === before?.token ? undefined : this.#judge(decoded, skew, 'Fetched token');
+    if (problem && problem.code !== 'TOKEN_STALE') throw problem;
+    this.#log?.('info', 'fetch.done', {
       reason: cycle.reason,
       attempt,
       durationMs: this.#options.clock.now() - startedAt,
       fingerprint: fingerprint(token),
-      outcome: token === before?.token ? 'same' : 'new',
+      outcome: token === before?.token ? 'same' : problem ? 'older' : 'new',
     });
-    if (token !== this.#held?.token) {
-      const problem = this.#judge(decoded, skew, 'Fetched token');
-      if (problem && problem.code !== 'TOKEN_STALE') throw problem;
-      // A token older than the current one (a manual update won the race) is dropped without a word; the storm
-      // guard below still applies, so a current token left inside the window is retried on the backoff schedule.
-      if (!problem) void this.#adopt(token, decoded, 'fetch', skew);
-    } else {
-      this.#skew = skew;
-    }
+    // A token older than the current one (a manual update won the race) is dropped without a word; the storm guard
+    // below still applies, so a current token left inside the window is retried on the backoff schedule.
+    if (token === before?.token) this.#setSkew(skew);
+    else if (!problem) void this.#adopt(token, decoded, 'fetch', skew);
     // Nothing newer adopted (the same token back, or an older one dropped) while the window is already open: the
     // next automatic refresh is armed for the end of the storm hold directly.
     const windowOpen = before !== undefined && before === this.#held && before.aboutFired && this.#autoRefreshes();
     const inside = this.#insideWindow();
     this.#autoRefresh.fetched(this.#options.clock.now(), inside, windowOpen);
-    if (inside) log?.('warn', 'refresh.held', { why: 'storm guard', at: this.#autoRefresh.nextDeadline() });
+    if (inside) this.#log?.('warn', 'refresh.held', { why: 'storm guard', at: this.#autoRefresh.nextDeadline() });
   }
 
   /** Why a candidate may not replace the held token (judged with `skew`), or `undefined` when it may. */

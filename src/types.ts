@@ -1,6 +1,5 @@
 import type { AnyAccessManagerError } from './errors.js';
 
-/** Why the manager is asking the fetcher for a token. */
 /**
  * Why the manager is asking the fetcher for a token: `'initial'` (no token yet), `'aboutToExpire'` and `'expired'`
  * (the schedule), `'manual'` (`refresh()`), `'client'` (an SDK's own token event, see `connectTwilioClient`),
@@ -51,7 +50,7 @@ export interface Clock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
-  /** A number in [0, 1) for retry jitter. Default `Math.random`. */
+  /** A number in [0, 1) for retry jitter and the refresh spread. Default `Math.random`. */
   random?(): number;
 }
 
@@ -59,8 +58,8 @@ export interface Clock {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
- * One decision of the manager, for the `logger` option: `event` names it (`fetch.start`, `fetch.failed`,
- * `peer.ignored`, ...; see README), `message` says it in words, and further fields give the details. Tokens appear
+ * One decision of the manager, for the `logger` option: `event` names it (`fetch.start`, `fetch.backoff`,
+ * `peer.ignored`, ...; the list is in docs/debugging.md), `message` says it in words, and further fields give the details. Tokens appear
  * only as `fingerprint`, a short hash of the signature, never whole.
  */
 export interface LogEntry {

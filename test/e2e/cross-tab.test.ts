@@ -127,6 +127,11 @@ describe('two tabs (crossTab: true)', () => {
 
   it('keeps refreshing in the remaining tab after the other one closes', async () => {
     const ctx = await newContext();
+    // No refresh spread here (Math.random() = 0): the refresh comes at the about-to-expire moment, 20 s in. A
+    // spread of up to 90 s run on the page clock would put it that far ahead of the server's clock.
+    await ctx.addInitScript(() => {
+      Math.random = () => 0;
+    });
     const [a, b] = await openTwoTabs(ctx);
     const [a1] = await bothOn(a, b, undefined, 'both tabs on the first token');
     expect(fetches()).toBe(1);
