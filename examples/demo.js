@@ -1,5 +1,7 @@
 // The demo page: one AccessManager (from the UMD bundle) feeding three simulated SDK clients.
-// Everything the page shows is read from the manager's events and getters; nothing here refreshes tokens itself.
+// Everything the page shows is read from the manager's events, getters and snapshot; nothing here refreshes tokens
+// itself. The state badge follows `manager.subscribe`, and the event log also shows the manager's debug log (the
+// `logger` option): every decision it makes, with tokens only as fingerprints.
 
 const IDENTITY_PATTERN = /^[A-Za-z0-9_]{1,121}$/;
 const MAX_LOG = 300;
@@ -11,17 +13,24 @@ const identity = params.get('identity') ?? 'alice';
 const ttl = params.get('ttl') ?? '200';
 const warnSeconds = Number(params.get('warn') ?? 180); // 180 s is the library's default aboutToExpireMs
 const ABOUT_TO_EXPIRE_MS = Number.isFinite(warnSeconds) && warnSeconds >= 0 ? warnSeconds * 1000 : 180_000;
+// `?spread=0` starts the automatic refresh right at tokenAboutToExpire; by default it starts at a random moment
+// within half the warning time (the library's `refreshSpreadMs`), so tabs of many users do not refresh together.
+const spreadSeconds = params.has('spread') ? Number(params.get('spread')) : NaN;
+const REFRESH_SPREAD_MS =
+  Number.isFinite(spreadSeconds) && spreadSeconds >= 0 ? Math.min(spreadSeconds * 1000, ABOUT_TO_EXPIRE_MS / 2) : undefined;
 const tabId = Math.random().toString(16).slice(2, 6);
 
-/** Short, stable, non-reversible label for a token: FNV-1a over the whole string. Never show the token itself. */
+/**
+ * Short, stable, non-reversible label for a token, computed the way the library's debug log does (six base-36
+ * characters of an FNV-1a hash of the signature), so the token card and the log name a token alike. Never show the
+ * token itself.
+ */
 function fingerprint(token) {
   if (typeof token !== 'string') return '–';
+  const signature = token.slice(token.lastIndexOf('.') + 1);
   let hash = 0x811c9dc5;
-  for (let i = 0; i < token.length; i++) {
-    hash ^= token.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return '#' + (hash >>> 0).toString(16).padStart(8, '0');
+  for (let i = 0; i < signature.length; i++) hash = Math.imul(hash ^ signature.charCodeAt(i), 0x01000193);
+  return '#' + (hash >>> 0).toString(36).padStart(7, '0').slice(-6);
 }
 
 const pad = (n, width = 2) => String(n).padStart(width, '0');
@@ -35,24 +44,35 @@ const duration = (ms) => {
   return `${Math.floor(total / 60)}:${pad(total % 60)}`;
 };
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const shortDuration = (ms) => (Math.abs(ms) < 1000 ? `${Math.round(ms)} ms` : seconds(ms));
 
 // ---------------------------------------------------------------------------------------------------------------
-// Event log. `log` (oldest first) is what tests read; the list on screen shows the newest first.
+// Event log. `log` (oldest first) is what tests read; the list on screen shows the newest first. Entries of type
+// `log` come from the manager's `logger` option (`level`, `event` and the entry's other fields as `details`); the
+// others from the page's own event listeners and buttons.
 
-/** @type {Array<{ at: number; type: string; message: string; code?: string; source?: string; attempt?: number; retryInMs?: number; fingerprint?: string }>} */
+/**
+ * @type {Array<{ at: number; type: string; message: string; code?: string; source?: string; attempt?: number;
+ *   retryInMs?: number; fingerprint?: string; level?: string; event?: string; details?: Record<string, unknown> }>}
+ */
 const log = [];
+/** Every state the badge has shown, oldest first, for the tests: `{ at, state }`. */
+const badges = [];
 
 function addLog(type, message, extra = {}) {
   const entry = { at: Date.now(), type, message, ...extra };
   log.push(entry);
   const item = document.createElement('li');
   item.className = `log-entry log-${type}`;
+  if (entry.level) item.classList.add(`log-level-${entry.level}`);
+  // Debug entries, and the logger's copy of an `error` the page already shows, appear with "debug" ticked.
+  if (entry.level === 'debug' || entry.event === 'error') item.classList.add('log-verbose');
   const time = document.createElement('span');
   time.className = 'log-time';
   time.textContent = clockTimeMs(entry.at);
   const name = document.createElement('span');
   name.className = 'log-type';
-  name.textContent = extra.code ? `${type} ${extra.code}` : type;
+  name.textContent = entry.event ?? (extra.code ? `${type} ${extra.code}` : type);
   const text = document.createElement('span');
   text.className = 'log-message';
   text.textContent = message;
@@ -61,6 +81,28 @@ function addLog(type, message, extra = {}) {
   list.prepend(item);
   while (list.childElementCount > MAX_LOG) list.lastElementChild?.remove();
   return entry;
+}
+
+/** One `logger` entry as a compact line: its details as `key value`, times and durations made readable. */
+function describeLogEntry({ event, message, details }) {
+  if (event === 'state') return `${details.previousState} → ${details.state}`;
+  if (event === 'error') return message;
+  const parts = [];
+  for (const [key, value] of Object.entries(details)) {
+    if (value === undefined) continue;
+    if (key === 'fingerprint') parts.push(`#${value}`);
+    else if (key === 'at' && typeof value === 'number') parts.push(`at ${clockTime(value)}`);
+    else if (key.endsWith('Ms') && typeof value === 'number') parts.push(`${key.slice(0, -2)} ${shortDuration(value)}`);
+    else if (key === 'skew' && typeof value === 'number') parts.push(`skew ${value < 0 ? '−' : '+'}${shortDuration(Math.abs(value))}`);
+    else parts.push(`${key} ${value}`);
+  }
+  return parts.join(' · ') || message;
+}
+
+/** The `logger` option: structured entries `{ level, event, message, ...details }`, never a token. */
+function logger(entry) {
+  const { level, event, message, ...details } = entry;
+  addLog('log', describeLogEntry({ event, message, details }), { level, event, details });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -194,7 +236,13 @@ if (!TW?.AccessManager) {
   showBanner(`"${identity}" is not a valid identity: use letters, digits and _ only.`);
 } else {
   try {
-    manager = new TW.AccessManager({ fetchToken, crossTab: true, aboutToExpireMs: ABOUT_TO_EXPIRE_MS });
+    manager = new TW.AccessManager({
+      fetchToken,
+      crossTab: true,
+      aboutToExpireMs: ABOUT_TO_EXPIRE_MS,
+      ...(REFRESH_SPREAD_MS === undefined ? {} : { refreshSpreadMs: REFRESH_SPREAD_MS }),
+      logger,
+    });
   } catch (error) {
     showBanner(`new AccessManager() threw: ${error?.message ?? error}`);
   }
@@ -234,6 +282,10 @@ if (manager) {
     });
   });
 
+  // The state badge: `subscribe` calls back after every change of the snapshot (state, token, lastError).
+  manager.subscribe(renderState);
+  renderState(manager.getSnapshot());
+
   manager.addClient(clients[0], { name: 'Chat', grants: ['chat'] });
   manager.addClient(clients[1], { name: 'Sync', grants: ['data_sync'] });
   manager.addClient(clients[2], { name: 'Voice', grants: ['voice'] });
@@ -243,12 +295,17 @@ if (manager) {
 // ---------------------------------------------------------------------------------------------------------------
 // Rendering of the token card and the status bar.
 
-function renderToken() {
-  const token = manager?.token;
-  const state = manager?.state ?? 'idle';
+function renderState({ state, lastError }) {
   const badge = $('state');
+  badge.title = lastError ? `last error: ${lastError.code}` : '';
+  if (badge.dataset.state === state && badges.length > 0) return;
   badge.textContent = state;
   badge.dataset.state = state;
+  badges.push({ at: Date.now(), state });
+}
+
+function renderToken() {
+  const token = manager?.token;
   if (!token) return;
   let decoded;
   try {
@@ -348,6 +405,10 @@ $('btn-tab').addEventListener('click', () => {
   window.open(location.href, '_blank');
 });
 
+$('log-debug').addEventListener('change', (event) => {
+  $('log').classList.toggle('show-verbose', /** @type {HTMLInputElement} */ (event.target).checked);
+});
+
 $('btn-clear').addEventListener('click', () => {
   log.length = 0;
   $('log').replaceChildren();
@@ -370,5 +431,5 @@ window.addEventListener('pagehide', (event) => {
   if (!event.persisted) manager?.dispose();
 });
 
-/** For the e2e tests and the curious: `demo.manager.state`, `demo.clients[0].token`, `demo.log`. */
-window.demo = { manager, clients, log, fingerprint, tabId, get skewMs() { return skewMs; } };
+/** For the e2e tests and the curious: `demo.manager.state`, `demo.clients[0].token`, `demo.log`, `demo.badges`. */
+window.demo = { manager, clients, log, badges, fingerprint, tabId, get skewMs() { return skewMs; } };

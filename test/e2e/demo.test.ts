@@ -1,4 +1,6 @@
 // The demo page in real Chromium against the real demo server: one tab, time moved with Playwright's clock.
+// Besides tokens and clients: the state badge (driven by `manager.subscribe`) and the manager's debug log (the
+// `logger` option) in the page's event log, which never shows a token.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoServer } from '../../examples/server.mjs';
@@ -18,6 +20,7 @@ import {
   startServer,
   waitFor,
   waitForSettled,
+  type LogEntry,
 } from './support.js';
 
 let browser: Browser;
@@ -53,6 +56,44 @@ async function open(query = ''): Promise<Page> {
 
 const fetches = () => server.stats().fetches;
 
+/** An entry of the manager's `logger` in the page's event log. */
+interface LoggedEntry {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  event: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** The `logger` entries of a page's log, of one `event` when given. */
+const logged = (log: LogEntry[], event?: string): LoggedEntry[] =>
+  (log as unknown as LoggedEntry[]).filter((e) => e.type === 'log' && (event === undefined || e.event === event));
+
+/** Every state the badge has shown so far, oldest first. */
+const badges = (page: Page): Promise<string[]> =>
+  page.evaluate(() => (window as unknown as { demo: { badges: Array<{ state: string }> } }).demo.badges.map((b) => b.state));
+
+/** Keeps the manager's current token in the page, for {@link leaks} to look for later. */
+const rememberToken = (page: Page): Promise<void> =>
+  page.evaluate(() => {
+    const w = window as unknown as { demo: { manager: { token: string } }; seenTokens?: string[] };
+    (w.seenTokens ??= []).push(w.demo.manager.token);
+  });
+
+/**
+ * How many of the remembered tokens and the current one, or any of their three parts, appear in the page's log
+ * (its entries with every detail, and the list on screen) or anywhere else on the page.
+ */
+const leaks = (page: Page): Promise<string[]> =>
+  page.evaluate(() => {
+    const w = window as unknown as { demo: { manager: { token: string }; log: unknown[] }; seenTokens?: string[] };
+    const tokens = [...(w.seenTokens ?? []), w.demo.manager.token];
+    const text = JSON.stringify(w.demo.log) + document.documentElement.outerHTML;
+    return tokens.flatMap((token, i) =>
+      [token, ...token.split('.')].filter((part) => text.includes(part)).map((part) => `token ${i}: ${part.length} chars`),
+    );
+  });
+
 describe('demo page', () => {
   it('loads with a token for the identity, fetched once and handed to all three clients', async () => {
     const page = await open('?identity=alice');
@@ -77,17 +118,38 @@ describe('demo page', () => {
     // 200 s TTL: the countdown starts at 3:20 and is read within a few seconds.
     expect(await page.textContent('#countdown')).toMatch(/^3:[12]\d$/);
 
-    // Only fingerprints reach the screen, never the token or its parts.
-    const leaks = await page.evaluate(() => {
-      const token = (window as unknown as { demo: { manager: { token: string } } }).demo.manager.token;
-      const text = document.documentElement.outerHTML;
-      return token.split('.').filter((part) => text.includes(part)).length;
-    });
-    expect(leaks).toBe(0);
+    // The manager's debug log explains the start, naming the token by the fingerprint the page shows.
+    expect(logged(s.log, 'fetch.start')).toMatchObject([{ level: 'info', details: { reason: 'initial' } }]);
+    expect(logged(s.log, 'fetch.done')).toMatchObject([{ details: { reason: 'initial', attempt: 1, outcome: 'new' } }]);
+    expect(`#${logged(s.log, 'fetch.done')[0]!.details.fingerprint}`).toBe(s.token);
+    expect(logged(s.log, 'state').map((e) => e.message)).toEqual(['idle → refreshing', 'refreshing → valid']);
+    await expect.poll(() => badges(page)).toEqual(['idle', 'refreshing', 'valid']);
+    await rememberToken(page);
+
+    // A manual refresh: the badge goes valid -> refreshing -> valid, and the log says why.
+    await nextServerSecond(server);
+    await page.click('#btn-refresh');
+    const refreshed = await waitForSettled(page, s.token);
+    expect(await badges(page)).toEqual(['idle', 'refreshing', 'valid', 'refreshing', 'valid']);
+    expect(await page.textContent('#state')).toBe('valid');
+    expect(logged(refreshed.log, 'fetch.start').map((e) => e.details.reason)).toEqual(['initial', 'manual']);
+    expect(logged(refreshed.log, 'clients.push').map((e) => `#${e.details.fingerprint}`)).toEqual([s.token, refreshed.token]);
+    expect(logged(refreshed.log).length).toBeGreaterThan(8);
+    // On screen: info entries by default, the debug ones too once "debug" is ticked.
+    const shown = () => page.$$eval('#log .log-log', (items) => items.filter((item) => item.getClientRects().length > 0).length);
+    const infoOnly = await shown();
+    expect(infoOnly).toBeGreaterThan(3);
+    await page.check('#log-debug');
+    expect(await shown()).toBe(logged((await snapshot(page)).log).length);
+
+    // Only fingerprints reach the log and the screen, never a token or one of its parts.
+    expect(await leaks(page)).toEqual([]);
   });
 
   it('refreshes at the about-to-expire moment: one more fetch, all clients get the new token', async () => {
-    const page = await open();
+    // `spread=5`: the refresh starts within 5 s of the about-to-expire moment instead of up to 90 s later (with
+    // `spread=0` it would start in the same instant, and the badge would go from valid straight to refreshing).
+    const page = await open('?spread=5');
     const first = await snapshot(page);
 
     // 200 s TTL, 180 s warning: the refresh is due 20 s after issue. The page clock now runs ahead of the server's
@@ -105,6 +167,9 @@ describe('demo page', () => {
       ['fetch', second.token],
     ]);
     expect(ofType(second.log, 'error')).toEqual([]);
+    expect(await badges(page)).toEqual(['idle', 'refreshing', 'valid', 'aboutToExpire', 'refreshing', 'valid']);
+    expect(logged(second.log, 'fetch.start').map((e) => e.details.reason)).toEqual(['initial', 'aboutToExpire']);
+    expect(logged(second.log, 'skew')).toMatchObject([{ details: { from: 'serverTime' } }]);
 
     // The new token was minted by a server 25 s "behind" the page; with skew correction it has its full
     // lifetime, so nothing else happens for a while.
@@ -140,6 +205,10 @@ describe('demo page', () => {
       ['FETCH_FAILED', 3],
     ]);
     for (const error of errors) expect(error.retryInMs).toBeGreaterThanOrEqual(0);
+    // The debug log gives each backoff and why (the retry policy: a 500 carries no Retry-After).
+    expect(logged(recovered.log, 'fetch.backoff').map((e) => [e.details.retryInMs, e.details.why])).toEqual(
+      errors.map((e) => [e.retryInMs, 'policy']),
+    );
     expect(ofType(recovered.log, 'tokenUpdated').at(-1)).toMatchObject({ source: 'fetch', fingerprint: recovered.token });
     expect(recovered.clients.every((c) => c.updates === 2)).toBe(true);
     await expect.poll(() => page.textContent('#state')).toBe('valid');
@@ -157,6 +226,10 @@ describe('demo page', () => {
     expect(ofType(failed.log, 'error').map((e) => e.code)).toEqual(['FETCH_UNAUTHORIZED']);
     expect(failed.log.some((e) => e.type === 'info' && e.message === 'refresh() rejected: FETCH_UNAUTHORIZED')).toBe(true);
     await expect.poll(() => page.textContent('#state')).toBe('failed');
+    expect((await badges(page)).slice(-3)).toEqual(['valid', 'refreshing', 'failed']);
+    expect(await page.getAttribute('#state', 'title')).toBe('last error: FETCH_UNAUTHORIZED');
+    expect(logged(failed.log, 'error')).toMatchObject([{ level: 'error', details: { code: 'FETCH_UNAUTHORIZED' } }]);
+    expect(logged(failed.log, 'state').at(-1)?.message).toBe('refreshing → failed');
     // The old token is still valid and still held by every client.
     expect(failed.token).toBe(first.token);
     expect(failed.clients.every((c) => c.token === first.token)).toBe(true);
@@ -172,6 +245,8 @@ describe('demo page', () => {
     await page.click('#btn-refresh');
     await waitForSettled(page, first.token);
     expect(fetches()).toBe(3);
+    expect((await badges(page)).slice(-3)).toEqual(['failed', 'refreshing', 'valid']);
+    expect(await page.getAttribute('#state', 'title')).toBe('');
   });
 
   it('recovers from a long sleep with exactly one fetch', async () => {
@@ -256,7 +331,7 @@ describe('demo page', () => {
     // moment leaves both clocks level: the picture then shows no clock skew, only the token's life.
     await context.close();
     context = await newDemoContext(browser, -25_000);
-    const page = await open();
+    const page = await open('?spread=0');
     const first = await snapshot(page);
     await nextServerSecond(server);
     await page.clock.runFor(25_000);
