@@ -1,11 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
 import { type AutoRefresh, createAutoRefresh } from './auto-refresh.js';
 import { Refusal } from './classify.js';
-import { type ClientGuard, type ClientReason, createClientGuard } from './client-guard.js';
-import { CLIENT_EVENT, findTwilioCode, isKnownTokenCode, isTokenError, read, refreshableCode } from './client-error.js';
+import { type ClientGuard, type ClientReason, createClientGuard, rejectedAgain } from './client-guard.js';
+import { CLIENT_EVENT, isTokenError, read } from './client-error.js';
 import { type CrossTabLink, openCrossTab } from './cross-tab.js';
 import { type DecodedToken, decodeOrWhy, decodeToken } from './decode.js';
 import { emitIsolated } from './emit.js';
+import { expiredRefusal, readFetchResult } from './fetch-result.js';
 import { createLog, fingerprint, type Log } from './log.js';
 import { AccessManagerError, type AnyAccessManagerError } from './errors.js';
 import { FanOut } from './fan-out.js';
@@ -14,7 +15,8 @@ import { type ResolvedOptions, resolveOptions } from './options.js';
 import { type CycleHost, RefreshCycle } from './refresh-cycle.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { Scheduler, watchWindow } from './scheduler.js';
-import { learnSkew, serverTimeOf } from './skew.js';
+import { learnSkew } from './skew.js';
+import { SnapshotStore } from './snapshot-store.js';
 import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from './tab-group.js';
 import type {
   AccessManagerEvents,
@@ -78,8 +80,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #delivered: Promise<void> = Promise.resolve();
   /** The last error reported since the last adopted token. */
   #lastError: AnyAccessManagerError | undefined;
-  #snapshot: AccessManagerSnapshot;
-  readonly #subscribers = new Set<(snapshot: AccessManagerSnapshot) => void>();
+  readonly #store: SnapshotStore;
   readonly #log: Log | undefined;
 
   /**
@@ -142,7 +143,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       },
     });
 
-    this.#snapshot = this.#freshSnapshot();
+    this.#store = new SnapshotStore({ state: this.state, token, lastError: undefined, ...this.#describe() });
     if (this.#held?.expiredAtStart) {
       // Report it as soon as the caller has attached listeners: a microtask after `new` returns.
       queueMicrotask(() => this.#tick());
@@ -210,7 +211,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * const { state, lastError } = manager.getSnapshot();
    * ```
    */
-  readonly getSnapshot = (): AccessManagerSnapshot => this.#snapshot;
+  readonly getSnapshot = (): AccessManagerSnapshot => this.#store.current;
 
   /**
    * Calls `listener` with the new snapshot whenever it changes (not at once: React's contract); returns the
@@ -222,11 +223,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * const unsubscribe = manager.subscribe((snapshot) => render(snapshot.state));
    * ```
    */
-  readonly subscribe = (listener: (snapshot: AccessManagerSnapshot) => void): (() => void) => {
-    const entry = (snapshot: AccessManagerSnapshot) => listener(snapshot);
-    this.#subscribers.add(entry);
-    return () => void this.#subscribers.delete(entry);
-  };
+  readonly subscribe = (listener: (snapshot: AccessManagerSnapshot) => void): (() => void) =>
+    this.#store.subscribe(listener);
 
   /**
    * The snapshot as a Svelte store (and any store with the same contract): its `subscribe` calls the listener at
@@ -240,7 +238,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   readonly store: { subscribe(run: (snapshot: AccessManagerSnapshot) => void): () => void } = {
     subscribe: (run) => {
       const unsubscribe = this.subscribe(run);
-      run(this.#snapshot);
+      run(this.#store.current);
       return unsubscribe;
     },
   };
@@ -369,7 +367,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#fanOut.clear();
     this.#sync();
     this.removeAllListeners();
-    this.#subscribers.clear();
+    this.#store.clear();
   }
 
   /** Same as {@link AccessManager.dispose}, for `using manager = new AccessManager(...)`. */
@@ -570,18 +568,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     guard.hold(now + backoff.retryInMs, token, reason);
     this.#log?.('warn', 'refresh.held', { why: 'client guard', ...backoff });
     this.#reschedule();
-    if (reason === 'clientError') {
-      const { retryInMs, streak } = backoff;
-      const who = clientName === undefined ? 'A client' : `Client "${clientName}"`;
-      this.#report(new AccessManagerError('CLIENT_TOKEN_REJECTED', `${who} rejected a fresh token again; next refresh in ${retryInMs} ms.`, {
-          cause: error,
-          clientName,
-          attempt: streak,
-          retryInMs,
-          twilioCode: refreshableCode(error) ?? findTwilioCode(error, isKnownTokenCode),
-        }),
-      );
-    }
+    if (reason === 'clientError') this.#report(rejectedAgain(error, clientName, backoff));
   }
 
   #clientStart(reason: ClientReason): void {
@@ -653,23 +640,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       aborted,
     ]);
     if (cycle.phase === 'settled') return;
-    const isObject = typeof result === 'object' && result !== null;
-    const token = isObject ? read(result, 'token') : result;
-    if (typeof token !== 'string') {
-      throw new Refusal('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token: string }.');
-    }
-    const decoded = decodeOrWhy(token);
-    if (typeof decoded === 'string') {
-      throw new Refusal('TOKEN_MALFORMED', `Fetched token is malformed: ${decoded}${malformedHint(token)}.`);
-    }
-    const serverTime = isObject ? serverTimeOf(read(result, 'serverTime')) : undefined;
+    const { token, decoded, serverTime } = readFetchResult(result);
     const skew = this.#learnSkew(decoded, serverTime);
     const expiredByMs = this.#serverNow(skew) - decoded.expiresAt.getTime();
-    if (expiredByMs >= 0) {
-      // Also the current token again (a cached response): a refresh never ends on an expired token.
-      const measured = serverTime !== undefined || this.#options.fixedSkew !== undefined;
-      throw new Refusal('TOKEN_EXPIRED', expiredMessage(expiredByMs, measured));
-    }
+    // Also the current token again (a cached response): a refresh never ends on an expired token.
+    if (expiredByMs >= 0) throw expiredRefusal(expiredByMs, serverTime !== undefined || this.#options.fixedSkew !== undefined);
     const before = this.#held;
     const problem = token === before?.token ? undefined : this.#judge(decoded, skew, 'Fetched token');
     if (problem && problem.code !== 'TOKEN_STALE') throw problem;
@@ -713,73 +688,22 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#sync();
   }
 
-  #freshSnapshot(): AccessManagerSnapshot {
+  /** The snapshot's view of the held token. */
+  #describe(): Pick<AccessManagerSnapshot, 'identity' | 'expiresAt'> {
     const held = this.#held;
-    return Object.freeze({
-      state: this.state,
-      token: held?.token,
-      identity: held?.decoded.identity,
-      expiresAt: held ? new Date(held.exp) : undefined,
-      lastError: this.#lastError,
-    });
+    return { identity: held?.decoded.identity, expiresAt: held ? new Date(held.exp) : undefined };
   }
 
-  /**
-   * After every change: a new snapshot when anything in it changed, then `stateChange` (when the state did) and
-   * the subscribers. A listener that changes the manager again starts the next round itself; this one then stops,
-   * so nobody hears an older snapshot after a newer one, nor a state twice.
-   */
+  /** After every change: commits the snapshot, then tells `stateChange` listeners and subscribers what changed. */
   #sync(): void {
-    const previous = this.#snapshot;
-    const held = this.#held;
-    if (
-      previous.state === this.state &&
-      previous.token === held?.token &&
-      previous.lastError === this.#lastError
-    ) {
-      return;
-    }
-    const snapshot = (this.#snapshot =
-      previous.token === held?.token
-        ? Object.freeze({ ...previous, state: this.state, lastError: this.#lastError })
-        : this.#freshSnapshot());
-    if (snapshot.state !== previous.state) {
-      const change = { state: snapshot.state, previousState: previous.state };
-      this.#log?.('info', 'state', change);
+    this.#store.commit(this.state, this.#held?.token, this.#lastError, () => this.#describe(), (change) => {
+      this.#log?.('info', 'state', { ...change });
       this.#fire('stateChange', change);
-    }
-    for (const listener of [...this.#subscribers]) {
-      if (this.#snapshot !== snapshot) return;
-      try {
-        listener(snapshot);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    });
   }
 
   /** Emits to every listener even when one throws (see ./emit.ts). */
   #fire<E extends keyof AccessManagerEvents>(event: E, ...args: Parameters<AccessManagerEvents[E]>): void {
     emitIsolated(this as EventEmitter, event, args);
   }
-}
-
-/** What a malformed fetched value most likely is, and the fix, without quoting any of it. */
-function malformedHint(text: string): string {
-  const start = text.trimStart();
-  if (start === '') return '; the response is empty';
-  if (start.startsWith('<')) return '; it looks like an HTML page: check the endpoint URL and response.ok';
-  if (start.startsWith('{') || start.startsWith('[') || start.startsWith('"')) {
-    return '; it looks like JSON: return the token from the body, not the whole body';
-  }
-  return '';
-}
-
-function expiredMessage(byMs: number, serverTimeKnown: boolean): string {
-  const by = byMs < 120_000 ? `${Math.round(byMs / 1000)} s` : `${Math.round(byMs / 60_000)} min`;
-  return serverTimeKnown
-    ? `Fetched token is expired (by ${by}) also by the server's clock: the endpoint returned an old token (a cached response?).`
-    : `Fetched token is expired (by ${by}) by this machine's clock. If the server minted it just now, this clock is ahead: return serverTime from fetchToken (createTokenFetcher reads the Date header).`;
 }

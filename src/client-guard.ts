@@ -3,6 +3,8 @@
 // refreshed for, means the fresh token did not help (a server that refuses every token, an SDK whose warning
 // window is longer than the token's lifetime), so the next refresh waits for the retry backoff, growing while it
 // repeats. The minute also covers tabs: the fresh token may have come from a peer.
+import { findTwilioCode, isKnownTokenCode, refreshableCode } from './client-error.js';
+import { AccessManagerError } from './errors.js';
 import { type RetryPolicy, retryDelay } from './retry.js';
 
 /** A client's report within this long of the last refresh a client caused counts as "rejected again". */
@@ -67,4 +69,20 @@ export function createClientGuard(policy: RetryPolicy, random: () => number): Cl
     },
     nextDeadline: () => retryAt,
   };
+}
+
+/** The `CLIENT_TOKEN_REJECTED` report of a client's `error` that {@link ClientGuard.judge} held back. */
+export function rejectedAgain(
+  error: unknown,
+  clientName: string | undefined,
+  { retryInMs, streak }: { retryInMs: number; streak: number },
+): AccessManagerError {
+  const who = clientName === undefined ? 'A client' : `Client "${clientName}"`;
+  return new AccessManagerError('CLIENT_TOKEN_REJECTED', `${who} rejected a fresh token again; next refresh in ${retryInMs} ms.`, {
+    cause: error,
+    clientName,
+    attempt: streak,
+    retryInMs,
+    twilioCode: refreshableCode(error) ?? findTwilioCode(error, isKnownTokenCode),
+  });
 }

@@ -1,0 +1,53 @@
+// Reading what a fetcher resolved with. It comes from the app's code and may be anything: a token, `{ token,
+// serverTime }`, an error page read as text, an object with throwing getters. Whatever is wrong is a Refusal whose
+// message says what the value looks like and the likely fix, without quoting any of it.
+import { Refusal } from './classify.js';
+import { read } from './client-error.js';
+import { type DecodedToken, decodeOrWhy } from './decode.js';
+import { serverTimeOf } from './skew.js';
+
+/** A fetched token, decoded, with the server's time if the fetcher gave a valid one. */
+export interface FetchedToken {
+  token: string;
+  decoded: DecodedToken;
+  serverTime: number | undefined;
+}
+
+/** @throws Refusal `TOKEN_MALFORMED` when `result` is not a decodable token or `{ token }`. */
+export function readFetchResult(result: unknown): FetchedToken {
+  const isObject = typeof result === 'object' && result !== null;
+  const token = isObject ? read(result, 'token') : result;
+  if (typeof token !== 'string') {
+    throw new Refusal('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token: string }.');
+  }
+  const decoded = decodeOrWhy(token);
+  if (typeof decoded === 'string') {
+    throw new Refusal('TOKEN_MALFORMED', `Fetched token is malformed: ${decoded}${malformedHint(token)}.`);
+  }
+  return { token, decoded, serverTime: isObject ? serverTimeOf(read(result, 'serverTime')) : undefined };
+}
+
+/** What a malformed fetched value most likely is, and the fix, without quoting any of it. */
+function malformedHint(text: string): string {
+  const start = text.trimStart();
+  if (start === '') return '; the response is empty';
+  if (start.startsWith('<')) return '; it looks like an HTML page: check the endpoint URL and response.ok';
+  if (start.startsWith('{') || start.startsWith('[') || start.startsWith('"')) {
+    return '; it looks like JSON: return the token from the body, not the whole body';
+  }
+  return '';
+}
+
+/**
+ * A fetched token that is already expired, by `byMs`. With the server's time known it is an old token (a cached
+ * response); without, the likelier cause is this machine's clock being ahead, and the fix is to pass `serverTime`.
+ */
+export function expiredRefusal(byMs: number, serverTimeKnown: boolean): Refusal {
+  const by = byMs < 120_000 ? `${Math.round(byMs / 1000)} s` : `${Math.round(byMs / 60_000)} min`;
+  return new Refusal(
+    'TOKEN_EXPIRED',
+    serverTimeKnown
+      ? `Fetched token is expired (by ${by}) also by the server's clock: the endpoint returned an old token (a cached response?).`
+      : `Fetched token is expired (by ${by}) by this machine's clock. If the server minted it just now, this clock is ahead: return serverTime from fetchToken (createTokenFetcher reads the Date header).`,
+  );
+}

@@ -1,0 +1,59 @@
+// @vitest-environment node
+// Reading what a fetcher resolved with, alone: a token, `{ token, serverTime }`, or anything else.
+import { describe, expect, it } from 'vitest';
+import { Refusal } from '../../src/classify.js';
+import { expiredRefusal, readFetchResult } from '../../src/fetch-result.js';
+import { mintToken } from '../helpers/tokens.js';
+
+const T = Date.UTC(2026, 10, 23, 12);
+const token = mintToken({ at: T });
+
+function refusal(value: unknown): Refusal {
+  try {
+    readFetchResult(value);
+  } catch (error) {
+    return error as Refusal;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('readFetchResult', () => {
+  it('takes a token string, or { token } with a valid serverTime, decoded', () => {
+    expect(readFetchResult(token)).toMatchObject({ token, serverTime: undefined, decoded: { identity: 'alice' } });
+    expect(readFetchResult({ token, serverTime: T })).toMatchObject({ token, serverTime: T });
+    expect(readFetchResult({ token, serverTime: new Date(T) }).serverTime).toBe(T);
+    expect(readFetchResult({ token, serverTime: null }).serverTime).toBe(undefined);
+  });
+
+  it.each([
+    ['undefined', undefined, 'fetchToken returned neither a string nor { token: string }.'],
+    ['an object without token', { jwt: token }, 'fetchToken returned neither a string nor { token: string }.'],
+    [
+      'a token getter that throws',
+      Object.defineProperty({}, 'token', {
+        get() {
+          throw new Error('getter');
+        },
+      }),
+      'fetchToken returned neither a string nor { token: string }.',
+    ],
+    ['an HTML page', '<html>', 'Fetched token is malformed: expected three dot-separated parts; it looks like an HTML page: check the endpoint URL and response.ok.'],
+    ['a JSON body', ' {"token":1}', 'Fetched token is malformed: expected three dot-separated parts; it looks like JSON: return the token from the body, not the whole body.'],
+    ['nothing', '', 'Fetched token is malformed: expected three dot-separated parts; the response is empty.'],
+    ['garbage', 'a.b.c', 'Fetched token is malformed: header is not base64url-encoded JSON.'],
+  ])('refuses %s as TOKEN_MALFORMED, saying what it looks like', (_label, value, message) => {
+    const error = refusal(value);
+    expect(error).toBeInstanceOf(Refusal);
+    expect([error.code, error.message]).toEqual(['TOKEN_MALFORMED', message]);
+  });
+});
+
+describe('expiredRefusal', () => {
+  it.each([
+    [5_000, false, "Fetched token is expired (by 5 s) by this machine's clock. If the server minted it just now, this clock is ahead: return serverTime from fetchToken (createTokenFetcher reads the Date header)."],
+    [119_000, true, "Fetched token is expired (by 119 s) also by the server's clock: the endpoint returned an old token (a cached response?)."],
+    [3_600_000, true, "Fetched token is expired (by 60 min) also by the server's clock: the endpoint returned an old token (a cached response?)."],
+  ])('%d ms, server time known: %s', (byMs, known, message) => {
+    expect(expiredRefusal(byMs, known)).toEqual(new Refusal('TOKEN_EXPIRED', message));
+  });
+});
