@@ -405,6 +405,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (this.#disposed) return;
     const now = this.#options.clock.now();
     this.#cycle?.tick(now);
+    // The state may have moved with the clock alone (valid -> aboutToExpire -> expired): announced before the
+    // events of that moment and before a refresh they start, so no state is skipped.
+    this.#sync();
     const held = this.#held;
     if (held) {
       const serverNow = now + this.#skew;

@@ -63,6 +63,24 @@ describe('stateChange', () => {
     for (let i = 1; i < changes.length; i++) expect(changes[i]).not.toBe(changes[i - 1]);
   });
 
+  it('with a fetcher, every moment is announced before the refresh it starts (spread 0)', async () => {
+    const { clock, manager, changes } = setup({ fetchToken: async () => mintToken({ at: Date.UTC(2026, 10, 23, 12, 57), ttl: 3600 }) });
+    const states: string[] = [];
+    manager.on('tokenAboutToExpire', () => states.push(`about event, state ${manager.getSnapshot().state}`));
+    await clock.advance(57 * MIN);
+    expect(changes).toEqual(['valid->aboutToExpire', 'aboutToExpire->refreshing', 'refreshing->valid']);
+    expect(states).toEqual(['about event, state aboutToExpire']);
+  });
+
+  it('after a sleep past expiry: valid -> expired, then the refresh', async () => {
+    const { clock, manager, changes } = setup({ fetchToken: async () => mintToken({ at: Date.UTC(2026, 10, 23, 15), ttl: 3600 }) });
+    clock.jump(3 * 60 * MIN);
+    window.dispatchEvent(new Event('focus'));
+    await flush();
+    expect(changes).toEqual(['valid->expired', 'expired->refreshing', 'refreshing->valid']);
+    expect(manager.state).toBe('valid');
+  });
+
   it('a first fetch: idle -> refreshing -> valid', async () => {
     const clock = new ManualClock();
     const manager = new AccessManager({ fetchToken: async () => mintToken({ at: clock.now() }), clock });
