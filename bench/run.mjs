@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// token-warden benchmarks against peers, all measured in this run. Prints one table and writes bench/RESULTS.md.
+// token-warden benchmarks against peers, all measured in this run. Prints one table and writes bench/RESULTS.md;
+// then the fleet simulation (bench/fleet.mjs: its own table, the Fleet section and bench/fleet.svg).
 //
 //   npm run bench            (builds first; needs dist/)
 //   node bench/run.mjs --strict   exit 1 when a row fails its target
-//   BENCH_QUICK=1            fewer rounds/rotations, for trying the harness out (numbers are then rough)
+//   BENCH_QUICK=1            fewer rounds/rotations and a 10,000-manager fleet, for trying the harness out (numbers are then rough)
 //
 // Re-spawns itself with --expose-gc so the memory row can force full collections.
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,8 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { runFleet } from './fleet.mjs';
+import { renderTable } from './lib/table.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -432,22 +435,6 @@ async function benchMemory() {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function renderTable() {
-  const header = ['Benchmark', 'token-warden', 'Peer', 'Ratio', 'Target', 'Result'];
-  const lines = rows.map((r) => [
-    r.name,
-    r.ours,
-    r.peer,
-    r.ratio,
-    r.target,
-    r.pass === null ? 'info' : r.pass ? (r.verdict ?? 'PASS') : 'FAIL',
-  ]);
-  const escape = (s) => String(s).replace(/\|/g, '\\|');
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => escape(l[i]).length)));
-  const fmt = (cells) => `| ${cells.map((c, i) => escape(c).padEnd(widths[i])).join(' | ')} |`;
-  return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
-}
-
 async function main() {
   const started = performance.now();
   if (!existsSync(join(root, 'dist/index.mjs'))) {
@@ -476,14 +463,23 @@ async function main() {
   await section('decode', () => benchDecode(lib));
   await section('fanout', () => benchFanOut(lib));
   await section('memory', () => benchMemory());
+  // Last: its two scenario processes at a time would disturb the timings above.
+  let fleet;
+  await section('fleet', async () => {
+    fleet = await runFleet({ progress });
+  });
 
-  const table = renderTable();
+  const table = renderTable(rows);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const cpu = os.cpus();
   const env = `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model?.trim() ?? 'unknown CPU'}, ${os.platform()} ${os.arch()}; ${seconds} s${QUICK ? ' (BENCH_QUICK: rough numbers)' : ''}`;
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`);
   console.log(`\n${table}\n\n${env}`);
   if (notes.length) console.log(notes.join('\n'));
+  if (fleet) {
+    console.log(`\nFleet (${fleet.results.herd.managers.toLocaleString('en')} managers, chart: bench/fleet.svg)\n\n${renderTable(fleet.rows)}\n\n${fleet.env}`);
+    for (const r of fleet.rows.filter((r) => r.note)) console.log(`- ${r.name}: ${r.note}`);
+  }
 
   writeFileSync(
     join(here, 'RESULTS.md'),
@@ -524,10 +520,11 @@ ${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}
   real minted token with \`exp\` moved one second later each time (well-formed JWTs; signatures are not checked
   by decoding). The peer column is the same rotations through a bare \`Promise.all\` loop: the noise floor. The time
   in parentheses is the rotation loop's wall time.
-`,
+- **Fleet**: see the Fleet section below (bench/fleet.mjs).
+${fleet ? `\n${fleet.section}` : ''}`,
   );
   if (failures.length) progress(`harness errors in: ${failures.join(', ')}`);
-  const failed = rows.some((r) => r.pass === false);
+  const failed = [...rows, ...(fleet?.rows ?? [])].some((r) => r.pass === false);
   if (STRICT && failed) process.exit(1);
 }
 
