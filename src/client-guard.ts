@@ -36,6 +36,7 @@ export function createClientGuard(policy: RetryPolicy, random: () => number): Cl
   let lastAt = -Infinity;
   let streak = 0;
   let retryAt: number | undefined;
+  // Stryker disable next-line StringLiteral: hold() always sets the reason before due() can return it
   let heldReason: ClientReason = 'clientError';
   return {
     judge(now, token) {

@@ -2,7 +2,8 @@
 // The guard on client-caused refreshes, alone: judge/started/hold/due/cancel on plain numbers and token strings,
 // with the jitter pinned (random 0.5), so each backoff is exactly half its cap.
 import { describe, expect, it } from 'vitest';
-import { CLIENT_REJECT_WINDOW_MS, createClientGuard } from '../../src/client-guard.js';
+import { CLIENT_REJECT_WINDOW_MS, createClientGuard, rejectedAgain } from '../../src/client-guard.js';
+import { AccessManagerError } from '../../src/errors.js';
 import { DEFAULT_RETRY } from '../../src/retry.js';
 
 const T = 1_000_000;
@@ -111,5 +112,38 @@ describe('createClientGuard: hold, due, cancel', () => {
     expect(g.nextDeadline()).toBeUndefined();
     expect(g.due(T + 10_000)).toBeUndefined();
     expect(g.judge(T + 3_600_000, 'A')).toEqual({ retryInMs: 1000, streak: 2 });
+  });
+});
+
+describe('rejectedAgain: the CLIENT_TOKEN_REJECTED report', () => {
+  const wait = { retryInMs: 250, streak: 3 };
+
+  it('names the client, keeps the cause, the streak as attempt, the wait and the refreshable code', () => {
+    const cause = { code: 20104 };
+    const error = rejectedAgain(cause, 'chat', wait);
+    expect(error).toBeInstanceOf(AccessManagerError);
+    expect(error.code).toBe('CLIENT_TOKEN_REJECTED');
+    expect(error.message).toBe('Client "chat" rejected a fresh token again; next refresh in 250 ms.');
+    expect(error.cause).toBe(cause);
+    expect(error.clientName).toBe('chat');
+    expect(error.attempt).toBe(3);
+    expect(error.retryInMs).toBe(250);
+    expect(error.twilioCode).toBe(20104);
+  });
+
+  it('without a name: "A client"', () => {
+    const error = rejectedAgain(new Error('x'), undefined, wait);
+    expect(error.message).toBe('A client rejected a fresh token again; next refresh in 250 ms.');
+    expect(error.clientName).toBeUndefined();
+    expect(error.twilioCode).toBeUndefined();
+  });
+
+  it('a refreshable code anywhere in the chain wins over a known non-refreshable one before it', () => {
+    expect(rejectedAgain({ code: 20157, cause: { code: 20104 } }, 'a', wait).twilioCode).toBe(20104);
+  });
+
+  it('else the first known token code (20157, exp too far ahead), not any other code', () => {
+    expect(rejectedAgain({ code: 20157 }, 'a', wait).twilioCode).toBe(20157);
+    expect(rejectedAgain({ code: 31005 }, 'a', wait).twilioCode).toBeUndefined();
   });
 });
