@@ -13,6 +13,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { MIN, SEC } from '../test/helpers/time.mjs';
 import { runFleet } from './fleet.mjs';
 import { renderTable } from './lib/table.mjs';
 
@@ -212,12 +213,12 @@ async function simulateTabs({ AccessManager, decodeToken, mintToken, ManualClock
       clients.push(client);
     }
     all.push(manager);
-    await clock.advance(1000); // tabs open a second apart
+    await clock.advance(SEC); // tabs open a second apart
   }
-  await clock.advance(1000);
+  await clock.advance(SEC);
   const opening = fetches.length;
   const windowStart = clock.now();
-  for (let step = 0; step < LIFETIMES * 60; step++) await clock.advance(60_000);
+  for (let step = 0; step < LIFETIMES * 60; step++) await clock.advance(MIN);
   const inWindow = fetches.filter((f) => f.at >= windowStart).length;
   const current = all.map((m) => m.token);
   const exp = (t) => (t ? decodeToken(t).expiresAt.getTime() : -Infinity);

@@ -11,6 +11,7 @@
 // `retryAfterMs`, as createTokenFetcher reports `Retry-After`) while an outage lasts.
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { START as T0 } from '../../test/helpers/time.mjs';
 import { FleetClock, seededRandom } from './fleet-clock.mjs';
 import { mintToken } from './tokens.mjs';
 
@@ -18,7 +19,6 @@ const config = JSON.parse(process.argv[2] ?? '{}');
 const { managers: N = 10_000, seconds = 3 * 3600, spreadMs, outage, start = 0, seed = 20261123 } = config;
 const BURST_S = 5;
 const TTL_S = 3600;
-const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');

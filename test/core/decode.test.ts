@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccessManagerError, decodeToken, isAccessManagerError } from '../../src/index.js';
+import { START as AT } from '../helpers/time.mjs';
 import { mintToken, rawToken } from '../helpers/tokens.js';
-
-const AT = Date.UTC(2026, 10, 23, 12);
 
 describe('decodeToken', () => {
   it('decodes a Twilio access token minted by the official helper', () => {

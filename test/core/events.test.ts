@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { names, record } from '../helpers/record.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 
-const MIN = 60_000;
 let manager: AccessManager | undefined;
 afterEach(() => manager?.dispose());
 

@@ -4,9 +4,9 @@ import { AccessManager, type LogEntry } from '../../src/index.js';
 import { fingerprint } from '../../src/log.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { installTabEnv } from '../helpers/tab-env.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 
-const MIN = 60_000;
 const managers: AccessManager[] = [];
 afterEach(() => {
   for (const manager of managers.splice(0)) manager.dispose();

@@ -4,9 +4,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot, type StateChangeInfo } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 
-const MIN = 60_000;
 const managers: AccessManager[] = [];
 afterEach(() => {
   for (const manager of managers.splice(0)) manager.dispose();

@@ -1,8 +1,9 @@
 // "A new tab with no token asks peers and waits at most 200 ms for an answer before fetching."
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
-import { MIN, PEER_WAIT_MS, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
+import { PEER_WAIT_MS, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 describe('a new tab', () => {
   it.each([undefined, 20])('without a token takes a peer’s token without fetching (latency %s)', async (latencyMs) => {

@@ -2,7 +2,8 @@
 // its fetch is aborted, the lock is released, and the next tab in line fetches the one token everybody adopts.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
-import { MIN, PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
+import { MIN } from '../helpers/time.mjs';
+import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 async function bootstrapped(count: number, delayMs: number, latencyMs = 2) {
   const clock = new ManualClock();

@@ -2,8 +2,9 @@
 // IndexedDB": the only way a token leaves a tab is the BroadcastChannel.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
-import { MIN, PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
+import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 describe.each([
   { missing: 'BroadcastChannel', env: { broadcastChannel: false } },

@@ -5,8 +5,9 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ANSWER_INTERVAL_MS } from '../../src/cross-tab.js';
 import { ManualClock } from '../helpers/clock.js';
 import type { TabEnv } from '../helpers/tab-env.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
-import { MIN, PEER_WAIT_MS, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
+import { PEER_WAIT_MS, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 let clock: ManualClock;
 let env: TabEnv;

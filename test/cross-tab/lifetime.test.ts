@@ -2,8 +2,9 @@
 // others adopt its token with `source: 'peer'`, lifetime after lifetime.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
-import { MIN, PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
+import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 // Message delivery relative to lock hand-over: on microtasks (message first, usually), or some ms later on the
 // clock, so the next tab in the lock queue gets the lock before the token the previous holder broadcast.

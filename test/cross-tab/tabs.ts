@@ -7,7 +7,6 @@ import { type Recorded, record } from '../helpers/record.js';
 import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.js';
 import { mintToken } from '../helpers/tokens.js';
 
-export const MIN = 60_000;
 export const PEER_WAIT_MS = 200;
 
 export interface TokenServerOptions {

@@ -12,12 +12,10 @@ import { AccessManager, type AccessManagerError, type FetchContext } from '../..
 import { backoffCap } from '../../src/retry.js';
 import { TWILIO_TOKEN_ERROR_CODES, isTwilioTokenError } from '../../src/twilio/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
+import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { build, hostileSpec, seeded, watchUnhandled } from './hostile.js';
 
-const L = Date.UTC(2026, 10, 23, 12);
-const SEC = 1000;
-const MIN = 60 * SEC;
 const RETRY = { minDelayMs: 500, maxDelayMs: 8 * SEC, factor: 2 };
 const WINDOW_MS = 60 * SEC;
 

@@ -12,10 +12,10 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerError, decodeToken } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
+import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { Boom, type HostileSpec, build, hostileSpec, watchUnhandled } from './hostile.js';
 
-const L = Date.UTC(2026, 10, 23, 12);
 const CLIENT_TIMEOUT_MS = 1000;
 /** Tokens for alice, each expiring one second after the one before. */
 const POOL = Array.from({ length: 48 }, (_, i) => mintToken({ at: L, ttl: 3600 + i }));

@@ -10,13 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { AccessManager, decodeToken } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type TabEnv, type TestBroadcastChannel, installTabEnv } from '../helpers/tab-env.js';
+import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { watchUnhandled } from './hostile.js';
 
-const L = Date.UTC(2026, 10, 23, 12);
-const SEC = 1000;
-const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
 const CHANNEL = 'token-warden:default';
 /** Asks are answered at most this often. */
 const ANSWER_INTERVAL_MS = 50;

@@ -19,12 +19,10 @@ import {
 } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
+import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { type HostileSpec, build, hostileSpec, seeded, watchUnhandled } from './hostile.js';
 
-const L = Date.UTC(2026, 10, 23, 12);
-const SEC = 1000;
-const MIN = 60 * SEC;
 const FETCH_TIMEOUT_MS = 2 * SEC;
 const RETRY = { minDelayMs: 100, maxDelayMs: SEC, factor: 2 };
 /** A failure's `retryAfterMs` may hold the next attempt back this long at most. */

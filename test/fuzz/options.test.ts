@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessManager, AccessManagerError, type AccessManagerOptions } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
+import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { Boom } from './hostile.js';
 
-const L = Date.UTC(2026, 10, 23, 12);
 const ALICE = mintToken({ at: L - 10 * 60_000, identity: 'alice' });
 const BOB = mintToken({ at: L, identity: 'bob' });
 const EXPIRED = mintToken({ at: L - 2 * 3600_000, identity: 'alice' });

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessManager } from '../../src/index.js';
 import { connectTwilioClient, getTwilioTokenErrorCode, isTwilioTokenError } from '../../src/twilio/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
+import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { Boom, build, hostileSpec, watchUnhandled } from './hostile.js';
 
-const L = Date.UTC(2026, 10, 23, 12);
 const POOL = Array.from({ length: 8 }, (_, i) => mintToken({ at: L, ttl: 3600 + i }));
 const EVENTS = ['tokenAboutToExpire', 'tokenWillExpire', 'tokenExpired', 'error', 'connectionError', 'connectionStateChanged', 'destroyed'];
 

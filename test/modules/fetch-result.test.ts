@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { Refusal } from '../../src/classify.js';
 import { expiredRefusal, readFetchResult } from '../../src/fetch-result.js';
+import { START as T } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 
-const T = Date.UTC(2026, 10, 23, 12);
 const token = mintToken({ at: T });
 
 function refusal(value: unknown): Refusal {

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Refusal } from '../../src/classify.js';
 import { decodeToken } from '../../src/decode.js';
 import { type CandidateRules, holdToken, judgeCandidate } from '../../src/held-token.js';
+import { START as T } from '../helpers/time.mjs';
 import { mintToken, rawToken } from '../helpers/tokens.js';
 
-const T = Date.UTC(2026, 10, 23, 12, 0, 0);
 const aliceToken = mintToken({ at: T, identity: 'alice' });
 const alice = decodeToken(aliceToken);
 /** Alice again, one hour later: a later exp. */

@@ -5,12 +5,9 @@ import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { decodeToken } from '../../src/decode.js';
 import { MIN_SKEW_MS, learnSkew, plausible, serverTimeOf } from '../../src/skew.js';
+import { DAY, HOUR, MIN, START as T } from '../helpers/time.mjs';
 import { mintToken, rawToken } from '../helpers/tokens.js';
 
-const T = Date.UTC(2026, 10, 23, 12, 0, 0);
-const MIN = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 /** Minted at T, one hour: iat T, exp T + 1 h. */
 const decoded = decodeToken(mintToken({ at: T }));
 

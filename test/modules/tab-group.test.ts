@@ -8,10 +8,9 @@ import { holdToken } from '../../src/held-token.js';
 import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from '../../src/tab-group.js';
 import type { FetchReason } from '../../src/types.js';
 import { ManualClock, flush } from '../helpers/clock.js';
+import { HOUR, START as T } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 
-const T = Date.UTC(2026, 10, 23, 12, 0, 0);
-const HOUR = 3_600_000;
 const aliceToken = mintToken({ at: T, identity: 'alice' });
 const alice = decodeToken(aliceToken);
 const held = holdToken(aliceToken, alice);

@@ -6,10 +6,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot } from '../../src/index.js';
 import { useAccessManager, useToken } from '../../src/react/index.js';
 import { ManualClock } from '../helpers/clock.js';
+import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
 import { mount, step, unmountAll } from './render.js';
 
-const MIN = 60_000;
 const managers: AccessManager[] = [];
 
 afterEach(async () => {

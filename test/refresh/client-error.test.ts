@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HOUR, MIN, SEC, create, disposeAll, flush, manualFetcher, tokenAt } from './support.js';
+import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
+import { create, disposeAll, flush, manualFetcher, tokenAt } from './support.js';
 
 afterEach(() => {
   disposeAll();
   vi.restoreAllMocks();
 });
-
-const START = Date.UTC(2026, 10, 23, 12);
 
 describe('handleClientError', () => {
   it.each([

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext } from '../../src/index.js';
 import { connectTwilioClient, isTwilioTokenError } from '../../src/twilio/index.js';
 import { FakeSyncClient } from '../twilio/fakes.js';
-import { MIN, SEC, create, disposeAll, flush, tokenAt } from './support.js';
+import { MIN, SEC, START } from '../helpers/time.mjs';
+import { create, disposeAll, flush, tokenAt } from './support.js';
 
 afterEach(() => {
   disposeAll();
@@ -32,7 +33,7 @@ describe('which client errors refresh', () => {
     ['ttl above 24 h', { httpStatusCode: 401, errorCode: 20157, message: 'Expiration Time Exceeds Maximum' }],
     ['ky-like error with a final code in its cause', { response: { status: 401 }, cause: { code: 20103 } }],
   ])('%s: 401 with a known final Twilio code is not a token error, like isTwilioTokenError says', async (_label, error) => {
-    const { clock, manager } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken: vi.fn() });
+    const { clock, manager } = create({ token: tokenAt(START), fetchToken: vi.fn() });
     expect(isTwilioTokenError(error)).toBe(false);
     expect(manager.handleClientError(error)).toBe(false);
     await clock.advance(MIN);
@@ -44,7 +45,7 @@ describe('which client errors refresh', () => {
     ['401 with a refreshable code', { httpStatusCode: 401, errorCode: 20104 }],
     ['401 with an unknown code', { httpStatusCode: 401, errorCode: 12345 }],
   ])('%s: refreshes once', async (_label, error) => {
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     const server = freshServer(clock);
     const { manager } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock });
     expect(manager.handleClientError(error)).toBe(true);
@@ -56,7 +57,7 @@ describe('which client errors refresh', () => {
 describe('the client-error guard', () => {
   it('a server that rejects every token: fetches follow the backoff schedule, each rejection reported by name', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     const server = freshServer(clock);
     const { manager: m, errors: reported } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock });
     // The SDK reports a 20104 for every token it gets, as soon as it gets it.
@@ -86,7 +87,7 @@ describe('the client-error guard', () => {
   });
 
   it('at most one refresh per held token: more errors for the same token join it', async () => {
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     let answer!: (token: string) => void;
     const fetchToken = vi.fn(() => new Promise<string>((resolve) => (answer = resolve)));
     const { manager, errors } = create({ token: tokenAt(clock.now()), fetchToken, clock });
@@ -98,7 +99,7 @@ describe('the client-error guard', () => {
   });
 
   it('a client error a minute after the last client refresh is a new problem: refreshed at once again', async () => {
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     const server = freshServer(clock);
     const { manager, errors } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock });
     manager.handleClientError({ code: 20104 });
@@ -111,7 +112,7 @@ describe('the client-error guard', () => {
 
   it('a token from elsewhere cancels a held-back client refresh', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     const server = freshServer(clock);
     const { manager, errors } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock });
     manager.handleClientError({ code: 20104 });
@@ -125,7 +126,7 @@ describe('the client-error guard', () => {
 
   it("an SDK's tokenExpired refreshes with reason 'client', once per held token, then on the backoff", async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     const server = freshServer(clock);
     const { manager, errors } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock });
     const sdk = new FakeSyncClient();
@@ -144,7 +145,7 @@ describe('the client-error guard', () => {
   });
 
   it("an SDK's warning about a token the manager no longer needs (a stale timer) is ignored", async () => {
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)) });
+    const { clock } = create({ token: tokenAt(START) });
     const server = freshServer(clock);
     const { manager } = create({ token: tokenAt(clock.now()), fetchToken: server.fetchToken, clock, autoRefresh: false });
     const sdk = new FakeSyncClient();

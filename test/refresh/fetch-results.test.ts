@@ -2,9 +2,8 @@
 // again), a rejection value that throws when inspected, a `serverTime` that is not a time.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FetchContext, isAccessManagerError } from '../../src/index.js';
-import { HOUR, MIN, SEC, create, disposeAll, flush, rejection, tokenAt, track } from './support.js';
-
-const START = Date.UTC(2026, 10, 23, 12);
+import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
+import { create, disposeAll, flush, rejection, tokenAt, track } from './support.js';
 
 afterEach(() => {
   disposeAll();

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AccessManagerError, FetchContext, TokenUpdatedInfo } from '../../src/index.js';
 import { names } from '../helpers/record.js';
-import { HOUR, MIN, SEC, create, disposeAll, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
+import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
+import { create, disposeAll, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
 
 afterEach(() => {
   disposeAll();
@@ -40,7 +41,7 @@ describe('fetchToken and autoRefresh', () => {
 
   it('passes previousToken and the decoded expiry in tokenUpdated for a refreshed token', async () => {
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now(), 7200));
-    const start = tokenAt(Date.UTC(2026, 10, 23, 12, 0, 0));
+    const start = tokenAt(START);
     const { clock, manager } = create({ token: start, fetchToken });
     const seen: TokenUpdatedInfo[] = [];
     manager.on('tokenUpdated', (info) => seen.push(info));
@@ -59,7 +60,7 @@ describe('fetchToken and autoRefresh', () => {
 
   it('autoRefresh: false fetches neither at the about-to-expire moment nor at expiry', async () => {
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now()));
-    const { clock, manager, events } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken, autoRefresh: false });
+    const { clock, manager, events } = create({ token: tokenAt(START), fetchToken, autoRefresh: false });
     await clock.advance(3 * HOUR);
     expect(fetchToken).not.toHaveBeenCalled();
     expect(names(events)).toEqual(['tokenAboutToExpire', 'tokenExpired']);
@@ -83,7 +84,7 @@ describe('fetchToken and autoRefresh', () => {
   });
 
   it('autoRefresh: true without fetchToken is harmless: only the events fire', async () => {
-    const { clock, events } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), autoRefresh: true });
+    const { clock, events } = create({ token: tokenAt(START), autoRefresh: true });
     await clock.advance(2 * HOUR);
     expect(names(events)).toEqual(['tokenAboutToExpire', 'tokenExpired']);
   });
@@ -92,7 +93,7 @@ describe('fetchToken and autoRefresh', () => {
 describe('refresh()', () => {
   it('is single-flight: concurrent callers share one fetch and get the same token', async () => {
     const f = manualFetcher();
-    const { clock, manager, events } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken: f.fetchToken });
+    const { clock, manager, events } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
     const calls = [manager.refresh(), manager.refresh(), manager.refresh(), manager.getToken()];
     const states = calls.map(track);
     await flush();
@@ -115,7 +116,7 @@ describe('refresh()', () => {
 
   it('resolves once the token is adopted, without waiting for the client fan-out', async () => {
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now() + SEC));
-    const { clock, manager } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken });
+    const { clock, manager } = create({ token: tokenAt(START), fetchToken });
     const hanging = { updateToken: vi.fn(() => new Promise<void>(() => {})) };
     manager.addClient(hanging, { name: 'slow' });
     const token = await manager.refresh();
@@ -124,7 +125,7 @@ describe('refresh()', () => {
   });
 
   it('rejects with NO_FETCHER without fetchToken; getToken on an expired token too', async () => {
-    const { clock, manager, events } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12), 60) });
+    const { clock, manager, events } = create({ token: tokenAt(START, 60) });
     expect((await rejection(manager.refresh())).code).toBe('NO_FETCHER');
     expect(await manager.getToken()).toBe(manager.token);
     await clock.advance(61 * SEC);
@@ -135,7 +136,7 @@ describe('refresh()', () => {
 
   it('rejects with DISPOSED when disposed while fetching, and the signal aborts', async () => {
     const f = manualFetcher();
-    const { manager } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken: f.fetchToken });
+    const { manager } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
     const pending = manager.refresh();
     const { signal } = f.last().ctx;
     expect(signal.aborted).toBe(false);
@@ -169,7 +170,7 @@ describe('fetch context', () => {
 
   it('reason aboutToExpire exactly aboutToExpireMs before expiry', async () => {
     const f = manualFetcher();
-    const start = Date.UTC(2026, 10, 23, 12);
+    const start = START;
     const { clock } = create({ token: tokenAt(start), fetchToken: f.fetchToken, aboutToExpireMs: 5 * MIN });
     await clock.advance(55 * MIN - 1);
     expect(f.calls).toHaveLength(0);
@@ -179,7 +180,7 @@ describe('fetch context', () => {
 
   it("reason 'expired' when the token expired unnoticed (sleep past the about-to-expire moment)", async () => {
     const f = manualFetcher();
-    const { clock } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken: f.fetchToken });
+    const { clock } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
     clock.jump(61 * MIN);
     await clock.runDue();
     expect(f.calls.map((c) => c.ctx.reason)).toEqual(['expired']);
@@ -198,7 +199,7 @@ describe('fetch context', () => {
 describe('getToken()', () => {
   it('returns the current token while it is valid, without fetching', async () => {
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now()));
-    const token = tokenAt(Date.UTC(2026, 10, 23, 12));
+    const token = tokenAt(START);
     const { clock, manager } = create({ token, fetchToken, autoRefresh: false });
     expect(await manager.getToken()).toBe(token);
     await clock.advance(59 * MIN); // inside the about-to-expire window, still valid
@@ -208,7 +209,7 @@ describe('getToken()', () => {
 
   it('refreshes an expired token (reason expired) and resolves with the new one', async () => {
     const f = manualFetcher();
-    const { clock, manager } = create({ token: tokenAt(Date.UTC(2026, 10, 23, 12)), fetchToken: f.fetchToken, autoRefresh: false });
+    const { clock, manager } = create({ token: tokenAt(START), fetchToken: f.fetchToken, autoRefresh: false });
     await clock.advance(HOUR);
     expect(manager.isExpired).toBe(true);
     const pending = track(manager.getToken());
@@ -223,7 +224,7 @@ describe('getToken()', () => {
 
   it('judges expiry on the skew-corrected clock', async () => {
     const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now() + 2 * MIN));
-    const local = Date.UTC(2026, 10, 23, 12);
+    const local = START;
     // The server is 2 minutes ahead: a token with 1 minute left on the local clock is expired there.
     const { clock, manager } = create({ token: tokenAt(local - HOUR + MIN), fetchToken, clockSkew: 2 * MIN });
     expect(manager.isExpired).toBe(true);

@@ -19,12 +19,8 @@ import {
 } from '../../src/index.js';
 import { backoffCap } from '../../src/retry.js';
 import { ManualClock, flush } from '../helpers/clock.js';
+import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.js';
-
-const L = Date.UTC(2026, 10, 23, 12);
-const SEC = 1000;
-const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
 
 const RETRY = { minDelayMs: 500, maxDelayMs: 8 * SEC, factor: 2 };
 const FETCH_TIMEOUT_MS = 5 * SEC;

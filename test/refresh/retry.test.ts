@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext, FetchResult } from '../../src/index.js';
 import { names } from '../helpers/record.js';
-import { HOUR, MIN, SEC, create, disposeAll, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
+import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
+import { create, disposeAll, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
 
 afterEach(() => {
   disposeAll();
   vi.restoreAllMocks();
 });
 
-const START = Date.UTC(2026, 10, 23, 12);
 const down = () => Object.assign(new Error('token endpoint down'), { status: 503 });
 
 /** A fetcher that fails `failures` times, then mints tokens at the clock's time. */

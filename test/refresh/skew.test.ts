@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext, FetchResult } from '../../src/index.js';
 import { names } from '../helpers/record.js';
-import { HOUR, MIN, SEC, ManualClock, create, disposeAll, flush, manualFetcher, tokenAt } from './support.js';
+import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
+import { ManualClock, create, disposeAll, flush, manualFetcher, tokenAt } from './support.js';
 
 afterEach(() => {
   disposeAll();
   vi.restoreAllMocks();
 });
 
-const L = Date.UTC(2026, 10, 23, 12); // the local clock at the start of every test
+const L = START; // the local clock at the start of every test
 
 /** Local time (ms after start) at which tokenAboutToExpire fired, and its msLeft. */
 async function aboutMoment(result: FetchResult, options: { clockSkew?: number | 'auto' } = {}) {

@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type FetchContext } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { names } from '../helpers/record.js';
-import { MIN, SEC, create, disposeAll, flush, tokenAt } from './support.js';
+import { MIN, SEC, START } from '../helpers/time.mjs';
+import { create, disposeAll, flush, tokenAt } from './support.js';
 
-const START = Date.UTC(2026, 10, 23, 12);
 const ABOUT = 3 * MIN;
 
 afterEach(() => {

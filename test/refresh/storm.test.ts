@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext } from '../../src/index.js';
 import { backoffCap, DEFAULT_RETRY } from '../../src/retry.js';
-import { MIN, SEC, ManualClock, create, disposeAll, tokenAt } from './support.js';
+import { MIN, SEC, START as L } from '../helpers/time.mjs';
+import { ManualClock, create, disposeAll, tokenAt } from './support.js';
 
 afterEach(() => {
   disposeAll();
   vi.restoreAllMocks();
 });
-
-const L = Date.UTC(2026, 10, 23, 12);
 
 /** Gaps between consecutive fetches. */
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);

@@ -13,10 +13,6 @@ import { ManualClock, flush } from '../helpers/clock.js';
 import { type Recorded, record } from '../helpers/record.js';
 import { mintToken } from '../helpers/tokens.js';
 
-export const SEC = 1000;
-export const MIN = 60 * SEC;
-export const HOUR = 60 * MIN;
-
 /** One call of a {@link manualFetcher}, answered by the test. */
 export interface PendingFetch {
   ctx: FetchContext;

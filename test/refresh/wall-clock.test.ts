@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type FetchContext } from '../../src/index.js';
 import { names } from '../helpers/record.js';
-import { HOUR, ManualClock, MIN, SEC, create, disposeAll, flush, manualFetcher, tokenAt, watch } from './support.js';
+import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
+import { ManualClock, create, disposeAll, flush, manualFetcher, tokenAt, watch } from './support.js';
 
 afterEach(() => {
   disposeAll();
   vi.restoreAllMocks();
 });
-
-const START = Date.UTC(2026, 10, 23, 12);
 
 const wakeEvents: [string, () => void][] = [
   ['visibilitychange on document', () => document.dispatchEvent(new Event('visibilitychange'))],

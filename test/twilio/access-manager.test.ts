@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError, type FetchReason } from '../../src/index.js';
 import { connectTwilioClient } from '../../src/twilio/index.js';
 import { flush, ManualClock } from '../helpers/clock.js';
+import { HOUR } from '../helpers/time.mjs';
 import { mintToken, type GrantName } from '../helpers/tokens.js';
 import {
   FakeConversationsClient,
@@ -14,7 +15,6 @@ import {
   voiceTwilioError,
 } from './fakes.js';
 
-const HOUR = 3_600_000;
 const ABOUT = 180_000;
 
 interface Setup {
