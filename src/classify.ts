@@ -19,6 +19,7 @@ export class Refusal {
 const isRefusal = (value: unknown): value is Refusal => {
   try {
     return value instanceof Refusal;
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined, as falsy as false for the one caller
   } catch {
     return false; // a revoked proxy throws even from `instanceof`
   }
@@ -84,6 +85,7 @@ export function classifyFailure(
   if (retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH') {
     retryInMs = retryDelay(retry, attempt, random);
     const after = read(reason, 'retryAfterMs');
+    // Stryker disable next-line EqualityOperator: a retryAfterMs of 0 raises nothing (Math.max with a delay >= 0)
     if (typeof after === 'number' && after > 0) retryInMs = Math.max(retryInMs, Math.min(after, MAX_RETRY_AFTER_MS));
   }
   return new AccessManagerError(code, `${message} (attempt ${attempt})`, {

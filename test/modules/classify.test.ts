@@ -99,6 +99,12 @@ it('classifyFailure: a message ending in a period is not followed by a second on
   expect(error.message).toBe('Token fetch failed: The operation was aborted. (attempt 1)');
 });
 
+it('classifyFailure: only the final periods of a message go, all of them, and no period inside it', () => {
+  expect(classifyFailure(new Error('Server v1.2 is down...'), 1, DEFAULT_RETRY, half).message).toBe(
+    'Token fetch failed: Server v1.2 is down. (attempt 1)',
+  );
+});
+
 describe('classifyFailure: HTTP status and fatal', () => {
   const rows: Array<[string, unknown, Expected]> = [
     ['status 500', { status: 500, message: 'ignored' }, { code: 'FETCH_FAILED', message: 'Token fetch failed: HTTP 500. (attempt 1)', retryInMs: 500, cause: SAME }],
@@ -167,6 +173,16 @@ describe('classifyFailure: AccessManagerErrors and lookalikes from the fetcher',
       { code: 'TOKEN_EXPIRED', message: 'Fetched token refused (TOKEN_EXPIRED). (attempt 1)', retryInMs: 500, cause: NONE },
     ],
     [
+      'lookalike TOKEN_MALFORMED whose message is not a string',
+      { name: 'AccessManagerError', code: 'TOKEN_MALFORMED', message: 42 },
+      { code: 'TOKEN_MALFORMED', message: 'Fetched token refused (TOKEN_MALFORMED). (attempt 1)', retryInMs: 500, cause: NONE },
+    ],
+    [
+      'lookalike TOKEN_EXPIRED without any message',
+      { name: 'AccessManagerError', code: 'TOKEN_EXPIRED' },
+      { code: 'TOKEN_EXPIRED', message: 'Fetched token refused (TOKEN_EXPIRED). (attempt 1)', retryInMs: 500, cause: NONE },
+    ],
+    [
       'lookalike IDENTITY_MISMATCH is final',
       { name: 'AccessManagerError', code: 'IDENTITY_MISMATCH', message: 'wrong user' },
       { code: 'IDENTITY_MISMATCH', message: 'wrong user (attempt 1)', retryInMs: undefined, cause: NONE },
@@ -229,6 +245,9 @@ describe('classifyFailure: Twilio codes', () => {
     ['originalError', { message: 'x', originalError: { twilioCode: 31205 } }, 31205],
     ['a Node error code', { code: 'ECONNRESET' }, undefined],
     ['below 10000', { code: 500 }, undefined],
+    ['9999, just below', { code: 9999 }, undefined],
+    ['10000, the lowest five-digit code', { code: 10_000 }, 10_000],
+    ['99999, the highest', { code: 99_999 }, 99_999],
     ['100000 and above', { code: 100_000 }, undefined],
   ];
   it.each(rows)('%s', (_label, reason, twilioCode) => {
