@@ -19,7 +19,6 @@ export class Refusal {
 const isRefusal = (value: unknown): value is Refusal => {
   try {
     return value instanceof Refusal;
-    // Stryker disable next-line BlockStatement: an empty catch returns undefined, as falsy as false for the one caller
   } catch {
     return false; // a revoked proxy throws even from `instanceof`
   }

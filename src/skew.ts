@@ -15,7 +15,6 @@ export function serverTimeOf(value: unknown): number | undefined {
     // Stryker disable next-line ConditionalExpression: getTime on a non-Date throws, which the catch turns into undefined too
     const ms = Object.prototype.toString.call(value) === '[object Date]' ? Date.prototype.getTime.call(value) : NaN;
     return Number.isFinite(ms) ? ms : undefined;
-    // Stryker disable next-line BlockStatement: an empty catch returns undefined as well
   } catch {
     return undefined;
   }
