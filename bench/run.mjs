@@ -443,7 +443,7 @@ async function main() {
     process.exit(2);
   }
   const sim = await import('./lib/sim.mjs');
-  const tokens = await import('./lib/tokens.mjs');
+  const tokens = await import('../test/helpers/tokens.mjs');
   const core = await import(pathToFileURL(join(root, 'dist/index.mjs')).href);
   const lib = { ...sim, ...tokens, ...core };
 

@@ -13,16 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import twilio from 'twilio';
-
-const { AccessToken } = twilio.jwt;
-
-// Fake credentials: real format, no account behind them. The tokens are well-formed and signed, just not by Twilio.
-const ACCOUNT_SID = 'AC' + 'd0'.repeat(16);
-const API_KEY_SID = 'SK' + 'de'.repeat(16);
-const API_KEY_SECRET = 'demo-secret-not-a-real-key';
-const CHAT_SERVICE_SID = 'IS' + 'c4'.repeat(16);
-const SYNC_SERVICE_SID = 'IS' + '5c'.repeat(16);
+import { mintToken } from '../test/helpers/tokens.mjs';
 
 const DEFAULT_TTL_S = 200; // with the default 180 s warning, the refresh comes ~20 s after each fetch
 const MIN_TTL_S = 10;
@@ -58,13 +49,12 @@ function emptyFaults() {
   return { unauthorized: 0, fail500: 0, malformed: 0, wrongIdentity: 0, slow: 0, hang: 0, slowMs: DEFAULT_SLOW_MS };
 }
 
-/** Mints a Twilio access token with Chat, Sync and Voice grants, issued now (server time). */
+/**
+ * Mints a Twilio access token with Chat, Sync and Voice grants, issued now (server time), from the fake
+ * credentials the tests use too: real format, no account behind them.
+ */
 export function mintDemoToken(identity, ttl = DEFAULT_TTL_S) {
-  const token = new AccessToken(ACCOUNT_SID, API_KEY_SID, API_KEY_SECRET, { identity, ttl });
-  token.addGrant(new AccessToken.ChatGrant({ serviceSid: CHAT_SERVICE_SID }));
-  token.addGrant(new AccessToken.SyncGrant({ serviceSid: SYNC_SERVICE_SID }));
-  token.addGrant(new AccessToken.VoiceGrant({ incomingAllow: true }));
-  return token.toJwt();
+  return mintToken({ identity, ttl, grants: ['chat', 'sync', 'voice'], at: Date.now() });
 }
 
 /**

@@ -12,8 +12,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { START as T0 } from '../../test/helpers/time.mjs';
+import { mintToken, withClaims } from '../../test/helpers/tokens.mjs';
 import { FleetClock, seededRandom } from './fleet-clock.mjs';
-import { mintToken } from './tokens.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const { managers: N = 10_000, seconds = 3 * 3600, spreadMs, outage, start = 0, seed = 20261123 } = config;
@@ -31,14 +31,12 @@ const heapAfterGc = () => {
 
 // --- tokens: a real Twilio access token, re-issued for any second by rewriting iat/exp/jti (the signature
 // segment stays well-formed base64url; decoding never verifies it).
-const [header, payload, signature] = mintToken({ identity: 'fleet_user', at: T0, ttl: TTL_S, grants: ['chat'] }).split('.');
-const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+const minted = mintToken({ identity: 'fleet_user', at: T0, ttl: TTL_S, grants: ['chat'] });
 const tokens = new Map();
 const tokenAt = (second) => {
   let token = tokens.get(second);
   if (token === undefined) {
-    const body = { ...claims, jti: `${claims.iss}-${second}`, iat: second, exp: second + TTL_S };
-    token = `${header}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${signature}`;
+    token = withClaims(minted, (claims) => ({ ...claims, jti: `${claims.iss}-${second}`, iat: second, exp: second + TTL_S }));
     tokens.set(second, token);
   }
   return token;

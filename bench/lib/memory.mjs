@@ -4,8 +4,8 @@
 // rotations through a plain Promise.all loop, the noise floor of the measurement.
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tokenSeries } from '../../test/helpers/tokens.mjs';
 import { ManualClock } from './sim.mjs';
-import { tokenSeries } from './tokens.mjs';
 
 const [mode = 'ours', count = '100000'] = process.argv.slice(2);
 const ROTATIONS = Number(count);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccessManagerError, decodeToken, isAccessManagerError } from '../../src/index.js';
 import { START as AT } from '../helpers/time.mjs';
-import { mintToken, rawToken } from '../helpers/tokens.js';
+import { mintToken, rawToken } from '../helpers/tokens.mjs';
 
 describe('decodeToken', () => {
   it('decodes a Twilio access token minted by the official helper', () => {

@@ -3,7 +3,7 @@ import { AccessManager } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { names, record } from '../helpers/record.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;
 afterEach(() => manager?.dispose());

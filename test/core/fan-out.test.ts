@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;
 afterEach(() => manager?.dispose());

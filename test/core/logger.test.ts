@@ -5,7 +5,7 @@ import { fingerprint } from '../../src/log.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { installTabEnv } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const managers: AccessManager[] = [];
 afterEach(() => {

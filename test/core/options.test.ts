@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const clock = new ManualClock();
 const token = mintToken({ at: clock.now() });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const managers: AccessManager[] = [];
 afterEach(() => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot, type StateChangeInfo } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const managers: AccessManager[] = [];
 afterEach(() => {

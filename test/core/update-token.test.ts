@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { names, record } from '../helpers/record.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;
 afterEach(() => manager?.dispose());

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 describe('a new tab', () => {

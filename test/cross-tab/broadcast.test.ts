@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
 import type { Post } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 /** Three tabs sharing one fetched token, with the channel quiet afterwards. Channel ids follow tab order. */

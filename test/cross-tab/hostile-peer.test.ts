@@ -6,7 +6,7 @@ import { ANSWER_INTERVAL_MS } from '../../src/cross-tab.js';
 import { ManualClock } from '../helpers/clock.js';
 import type { TabEnv } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 let clock: ManualClock;

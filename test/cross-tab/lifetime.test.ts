@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 // Message delivery relative to lock hand-over: on microtasks (message first, usually), or some ms later on the

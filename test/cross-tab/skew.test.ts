@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessManagerOptions } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, errors, openTab, updates, useTabEnv } from './tabs.js';
 
 /** The machine's clock runs `aheadMs` ahead of the server's; the endpoint reports its own time. */

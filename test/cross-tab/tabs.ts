@@ -5,7 +5,7 @@ import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type Recorded, record } from '../helpers/record.js';
 import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 export const PEER_WAIT_MS = 200;
 

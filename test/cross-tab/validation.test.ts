@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
 import type { TabEnv } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken, rawToken } from '../helpers/tokens.js';
+import { mintToken, rawToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
 const START = new ManualClock().now();

@@ -13,7 +13,7 @@ import { backoffCap } from '../../src/retry.js';
 import { TWILIO_TOKEN_ERROR_CODES, isTwilioTokenError } from '../../src/twilio/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { build, hostileSpec, seeded, watchUnhandled } from './hostile.js';
 
 const RETRY = { minDelayMs: 500, maxDelayMs: 8 * SEC, factor: 2 };

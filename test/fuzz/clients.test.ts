@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { AccessManager, type AccessManagerError, decodeToken } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { Boom, type HostileSpec, build, hostileSpec, watchUnhandled } from './hostile.js';
 
 const CLIENT_TIMEOUT_MS = 1000;

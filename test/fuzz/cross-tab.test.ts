@@ -11,7 +11,7 @@ import { AccessManager, decodeToken } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type TabEnv, type TestBroadcastChannel, installTabEnv } from '../helpers/tab-env.js';
 import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { watchUnhandled } from './hostile.js';
 
 const CHANNEL = 'token-warden:default';

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AccessManagerError, type DecodedToken, decodeToken } from '../../src/index.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { build, hostileSpec } from './hostile.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');

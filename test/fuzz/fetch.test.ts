@@ -20,7 +20,7 @@ import {
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { type HostileSpec, build, hostileSpec, seeded, watchUnhandled } from './hostile.js';
 
 const FETCH_TIMEOUT_MS = 2 * SEC;

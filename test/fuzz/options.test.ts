@@ -8,7 +8,7 @@ import { AccessManager, AccessManagerError, type AccessManagerOptions } from '..
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
 import { START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { Boom } from './hostile.js';
 
 const ALICE = mintToken({ at: L - 10 * 60_000, identity: 'alice' });

@@ -11,7 +11,7 @@ import { AccessManager } from '../../src/index.js';
 import { connectTwilioClient, getTwilioTokenErrorCode, isTwilioTokenError } from '../../src/twilio/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { Boom, build, hostileSpec, watchUnhandled } from './hostile.js';
 
 const POOL = Array.from({ length: 8 }, (_, i) => mintToken({ at: L, ttl: 3600 + i }));

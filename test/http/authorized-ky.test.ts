@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
 import { authorizedKy, createTokenFetcher, type TokenProvider } from '../../src/http/index.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { hookArgs, httpStatusOf, KY_VERSIONS } from './ky-under-test.js';
 import { sendJson, sendText, sleep, startServer, type ReceivedRequest, type TestServer } from './server.js';
 

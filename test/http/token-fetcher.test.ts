@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAccessManagerError } from '../../src/errors.js';
 import { createTokenFetcher } from '../../src/http/index.js';
 import type { FetchContext } from '../../src/types.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { hookArgs, httpStatusOf, KY_VERSIONS } from './ky-under-test.js';
 import { sendJson, sendText, startServer, type Handler, type TestServer } from './server.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Refusal } from '../../src/classify.js';
 import { expiredRefusal, readFetchResult } from '../../src/fetch-result.js';
 import { START as T } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const token = mintToken({ at: T });
 

@@ -5,7 +5,7 @@ import { Refusal } from '../../src/classify.js';
 import { decodeToken } from '../../src/decode.js';
 import { type CandidateRules, holdToken, judgeCandidate } from '../../src/held-token.js';
 import { START as T } from '../helpers/time.mjs';
-import { mintToken, rawToken } from '../helpers/tokens.js';
+import { mintToken, rawToken } from '../helpers/tokens.mjs';
 
 const aliceToken = mintToken({ at: T, identity: 'alice' });
 const alice = decodeToken(aliceToken);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeToken } from '../../src/decode.js';
 import { MIN_SKEW_MS, learnSkew, plausible, serverTimeOf } from '../../src/skew.js';
 import { DAY, HOUR, MIN, START as T } from '../helpers/time.mjs';
-import { mintToken, rawToken } from '../helpers/tokens.js';
+import { mintToken, rawToken } from '../helpers/tokens.mjs';
 
 /** Minted at T, one hour: iat T, exp T + 1 h. */
 const decoded = decodeToken(mintToken({ at: T }));

@@ -9,7 +9,7 @@ import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from '
 import type { FetchReason } from '../../src/types.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { HOUR, START as T } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const aliceToken = mintToken({ at: T, identity: 'alice' });
 const alice = decodeToken(aliceToken);

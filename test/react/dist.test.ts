@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { createElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { mount, step, unmountAll } from './render.js';
 
 // happy-dom (React renders into its document) gives `import.meta.url` no file path: resolve from __dirname.

@@ -7,7 +7,7 @@ import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot } 
 import { useAccessManager, useToken } from '../../src/react/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { MIN } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 import { mount, step, unmountAll } from './render.js';
 
 const managers: AccessManager[] = [];

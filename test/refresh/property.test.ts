@@ -20,7 +20,7 @@ import {
 import { backoffCap } from '../../src/retry.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 const RETRY = { minDelayMs: 500, maxDelayMs: 8 * SEC, factor: 2 };
 const FETCH_TIMEOUT_MS = 5 * SEC;

@@ -11,7 +11,7 @@ import {
 } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.js';
 import { type Recorded, record } from '../helpers/record.js';
-import { mintToken } from '../helpers/tokens.js';
+import { mintToken } from '../helpers/tokens.mjs';
 
 /** One call of a {@link manualFetcher}, answered by the test. */
 export interface PendingFetch {

@@ -5,7 +5,7 @@ import { AccessManager, type AccessManagerError, type FetchReason } from '../../
 import { connectTwilioClient } from '../../src/twilio/index.js';
 import { flush, ManualClock } from '../helpers/clock.js';
 import { HOUR } from '../helpers/time.mjs';
-import { mintToken, type GrantName } from '../helpers/tokens.js';
+import { mintToken, type GrantName } from '../helpers/tokens.mjs';
 import {
   FakeConversationsClient,
   FakeDevice,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { mintToken } from '../../helpers/tokens.js';
+import { mintToken } from '../../helpers/tokens.mjs';
 import { CHROMIUM_ARGS } from '../support.js';
 import { sdkBundle, tokenWardenBundle } from './bundle.js';
 import { TwilsockStandIn } from './twilsock-stand-in.js';
