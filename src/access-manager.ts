@@ -15,7 +15,7 @@ import { type ResolvedOptions, resolveOptions } from './options.js';
 import { type CycleHost, RefreshCycle } from './refresh-cycle.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { Scheduler, watchWindow } from './scheduler.js';
-import { learnSkew } from './skew.js';
+import { learnSkew, plausible } from './skew.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from './tab-group.js';
 import type {
@@ -82,6 +82,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #lastError: AnyAccessManagerError | undefined;
   readonly #store: SnapshotStore;
   readonly #log: Log | undefined;
+  /** A server time that cannot be right for its token was seen (and logged) already. */
+  #implausibleSeen = false;
 
   /**
    * @throws TypeError or RangeError naming the option when an option is invalid; {@link AccessManagerError}
@@ -389,6 +391,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** The skew to use after seeing `decoded` (and a server time, from the fetcher or a peer). */
   #learnSkew(decoded: DecodedToken, serverTime?: number): number {
     const { fixedSkew, clock } = this.#options;
+    if (serverTime !== undefined && !this.#implausibleSeen && !plausible(decoded, serverTime)) {
+      // Reported once: a server (or peer) whose time is wrong is wrong on every fetch.
+      this.#implausibleSeen = true;
+      this.#log?.('warn', 'skew.ignored', { serverTime });
+    }
     return fixedSkew ?? learnSkew(this.#skew, decoded, clock.now(), serverTime);
   }
 

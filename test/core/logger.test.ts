@@ -130,6 +130,25 @@ describe('logger', () => {
     },
   );
 
+  it('a server time that cannot be right for its token is ignored and logged once', async () => {
+    const clock = new ManualClock();
+    const entries: LogEntry[] = [];
+    let n = 0;
+    const manager = new AccessManager({
+      token: mintToken({ at: clock.now() }),
+      fetchToken: async () => ({ token: mintToken({ at: clock.now(), ttl: 3600 + ++n }), serverTime: 0 }),
+      clock,
+      logger: (entry) => entries.push(entry),
+    });
+    managers.push(manager);
+    await manager.refresh();
+    await manager.refresh();
+    expect(entries.filter((e) => e.event === 'skew.ignored')).toEqual([
+      { level: 'warn', event: 'skew.ignored', message: 'skew.ignored serverTime=0', serverTime: 0 },
+    ]);
+    expect(manager.isExpired).toBe(false);
+  });
+
   it('fingerprints are six characters, stable per token, different between tokens', () => {
     const a = mintToken({ at: 1e12 });
     const b = mintToken({ at: 1e12 + 1000 });
