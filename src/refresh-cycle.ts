@@ -76,11 +76,15 @@ export class RefreshCycle {
 
   /** Applies what is due at local time `now`: a timed-out attempt fails, a finished backoff starts the next. */
   tick(now: number): void {
+    // Stryker disable next-line ConditionalExpression: with no deadline the phase is queued or settled, for which neither branch below does anything
     if (this.#deadline === undefined || now < this.#deadline) return;
     if (this.#phase === 'fetching') {
       this.#deadline = undefined;
       this.#controller!.abort(new Refusal('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#host.fetchTimeoutMs}).`));
-    } else if (this.#phase === 'backoff') {
+    } else if (
+      // Stryker disable next-line ConditionalExpression: a deadline outside `fetching` only exists in `backoff`
+      this.#phase === 'backoff'
+    ) {
       void this.#attempt();
     }
   }
@@ -133,6 +137,7 @@ export class RefreshCycle {
     this.#phase = 'queued';
     this.#deadline = undefined;
     // Is this attempt still the one the refresh is about? (Not after answer(), cancel() or a newer attempt.)
+    // Stryker disable next-line ConditionalExpression: a newer attempt only starts from backoff, after this one's run settled, so only `settled` can make it stale
     const current = () => this.#controller === controller && this.#phase !== 'settled';
     let failure: unknown;
     try {

@@ -6,7 +6,7 @@ import { Refusal } from '../../src/classify.js';
 import { AccessManagerError } from '../../src/errors.js';
 import { type CycleHost, type CyclePhase, RefreshCycle } from '../../src/refresh-cycle.js';
 import { DEFAULT_RETRY } from '../../src/retry.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 
 interface Attempt {
   attempt: number;
@@ -355,6 +355,29 @@ describe('RefreshCycle: cancel()', () => {
     expect(s.attempts.at(-1)!.signal.reason).toBe(error);
     expect(s.outcome).toEqual({ status: 'rejected', value: error });
     expect(s.changes).toHaveLength(before);
+  });
+});
+
+describe('RefreshCycle: cancel() at the edges', () => {
+  it('before start(): rejects with the error, without an attempt to abort and without a throw', async () => {
+    const s = setup();
+    const error = new AccessManagerError('DISPOSED', 'AccessManager is disposed.');
+    expect(() => s.cycle.cancel(error)).not.toThrow();
+    await flush();
+    expect(s.cycle.phase).toBe('settled');
+    expect(s.outcome).toEqual({ status: 'rejected', value: error });
+    s.cycle.start();
+    expect(s.attempts).toHaveLength(0);
+  });
+
+  it('after the refresh resolved: the signal of the finished attempt is not aborted (a kept signal never fires late)', async () => {
+    const s = setup();
+    s.cycle.start();
+    s.attempts[0]!.resolve();
+    await flush();
+    s.cycle.cancel(new AccessManagerError('DISPOSED', 'AccessManager is disposed.'));
+    expect(s.attempts[0]!.signal.aborted).toBe(false);
+    expect(s.outcome).toEqual({ status: 'resolved', value: 'token-1' });
   });
 });
 
