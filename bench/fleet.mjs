@@ -234,7 +234,7 @@ ${n0(MANAGERS)} managers; ratios are token-warden with its defaults ÷ the same 
 ${renderTable(rows)}
 ${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}
 How it is measured: real \`AccessManager\`s from \`dist/index.mjs\`, each with one client
-(\`updateToken(){}\`), all on one manual clock (bench/lib/fleet-clock.mjs: a binary heap of timers, \`now()\`,
+(\`updateToken(){}\`), all on one manual clock (test/helpers/clock.mjs: a binary heap of timers, \`now()\`,
 \`setTimeout\`, \`clearTimeout\` and a seeded \`random()\`, so every run is the same). The fleet connects over 5 s,
 each manager with a 1-hour token minted in its second of the burst (real Twilio access tokens from the \`twilio\`
 package, \`iat\`/\`exp\` rewritten, one string per second). The token server is every manager's \`fetchToken\`:

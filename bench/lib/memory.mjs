@@ -4,8 +4,8 @@
 // rotations through a plain Promise.all loop, the noise floor of the measurement.
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ManualClock } from '../../test/helpers/clock.mjs';
 import { tokenSeries } from '../../test/helpers/tokens.mjs';
-import { ManualClock } from './sim.mjs';
 
 const [mode = 'ours', count = '100000'] = process.argv.slice(2);
 const ROTATIONS = Number(count);

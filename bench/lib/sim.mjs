@@ -1,6 +1,6 @@
-// Simulated environment for the benchmarks: a manual clock for the `clock` option, and in-process stand-ins for
-// the two browser APIs cross-tab coordination needs (Node 20 has no `navigator.locks`, and its own
-// BroadcastChannel delivers on libuv's schedule, which a manual clock cannot wait for deterministically).
+// Simulated environment for the benchmarks: in-process stand-ins for the two browser APIs cross-tab coordination
+// needs (Node 20 has no `navigator.locks`, and its own BroadcastChannel delivers on libuv's schedule, which a
+// manual clock cannot wait for deterministically).
 //
 // Both stand-ins deliver asynchronously as macrotasks (setImmediate), as browsers do, and count what is still in
 // flight so `settle()` can wait until the simulated "tabs" are quiet before the clock moves on.
@@ -22,55 +22,6 @@ export async function settle() {
   for (let turn = 0; turn < 10_000 && quietTurns < 3; turn++) {
     await macrotask();
     quietTurns = inFlight === 0 ? quietTurns + 1 : 0;
-  }
-}
-
-/**
- * A `clock` whose time moves only in `advance()`. Timers live in a Map, so arming and clearing are O(1) even with
- * tens of thousands of them (a per-client timeout in a 10,000-client fan-out would make an array clock quadratic).
- */
-export class ManualClock {
-  #now;
-  #timers = new Map();
-  #nextId = 1;
-
-  constructor(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
-    this.#now = start;
-  }
-
-  now = () => this.#now;
-
-  setTimeout = (callback, ms) => {
-    const id = this.#nextId++;
-    this.#timers.set(id, { id, at: this.#now + Math.max(0, Number(ms) || 0), callback });
-    return id;
-  };
-
-  clearTimeout = (handle) => {
-    this.#timers.delete(handle);
-  };
-
-  /** Armed timers. */
-  get pending() {
-    return this.#timers.size;
-  }
-
-  /** Moves time forward by `ms`, firing due timers in order and letting the simulated tabs settle after each. */
-  async advance(ms) {
-    const end = this.#now + ms;
-    for (;;) {
-      await settle();
-      let next;
-      for (const timer of this.#timers.values()) {
-        if (timer.at <= end && (!next || timer.at < next.at || (timer.at === next.at && timer.id < next.id))) next = timer;
-      }
-      if (!next) break;
-      this.#timers.delete(next.id);
-      this.#now = Math.max(this.#now, next.at);
-      next.callback();
-    }
-    this.#now = end;
-    await settle();
   }
 }
 

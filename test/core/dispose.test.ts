@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 afterEach(() => vi.restoreAllMocks());

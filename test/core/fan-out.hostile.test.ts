@@ -5,7 +5,7 @@ import { MAX_TIMEOUT_MS } from '../../src/clock.js';
 import type { AccessManagerError } from '../../src/errors.js';
 import { FanOut } from '../../src/fan-out.js';
 import type { TokenClient } from '../../src/types.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 
 function setup(timeoutMs = 1000) {
   const clock = new ManualClock();

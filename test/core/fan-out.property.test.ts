@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessManagerError } from '../../src/errors.js';
 import { FanOut } from '../../src/fan-out.js';
 import type { TokenClient } from '../../src/types.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 
 const TIMEOUT = 1000;
 const MAX_PUSHES = 14;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;

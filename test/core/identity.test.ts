@@ -2,7 +2,7 @@
 // comes from. (Peer tokens: test/cross-tab/hostile-peer.test.ts.)
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerError, type AccessManagerOptions } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 const managers: AccessManager[] = [];

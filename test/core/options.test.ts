@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 const clock = new ManualClock();

@@ -2,7 +2,7 @@
 // event, and clients never go back to an older token.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 const managers: AccessManager[] = [];

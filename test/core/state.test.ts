@@ -3,7 +3,7 @@
 // for Svelte-style stores.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot, type StateChangeInfo } from '../../src/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { names, record } from '../helpers/record.js';
 import { mintToken } from '../helpers/tokens.mjs';
 

@@ -1,6 +1,6 @@
 // "A new tab with no token asks peers and waits at most 200 ms for an answer before fetching."
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';

@@ -1,7 +1,7 @@
 // What goes on the channel: fetched and manual tokens are broadcast once by the tab that got them, a token
 // adopted from a peer is never sent on again, and `crossTab: { name }` keeps groups apart.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import type { Post } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';

@@ -1,7 +1,7 @@
 // A tab that goes away while it holds the lock (closed, navigated, disposed) must not leave the others stuck:
 // its fetch is aborted, the lock is released, and the next tab in line fetches the one token everybody adopts.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 

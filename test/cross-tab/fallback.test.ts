@@ -1,7 +1,7 @@
 // "Without those APIs it silently works per tab", and "tokens are never written to localStorage/sessionStorage/
 // IndexedDB": the only way a token leaves a tab is the BroadcastChannel.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';

@@ -3,7 +3,7 @@
 // make tabs flood the channel with replies.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ANSWER_INTERVAL_MS } from '../../src/cross-tab.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import type { TabEnv } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';

@@ -1,7 +1,7 @@
 // "Exactly one fetch per token lifetime however many tabs are open": the tab that holds the lock fetches, the
 // others adopt its token with `source: 'peer'`, lifetime after lifetime.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';

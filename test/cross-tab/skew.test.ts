@@ -2,7 +2,7 @@
 // travels with the token, and a tab that only ever adopts tokens from peers judges their expiry correctly.
 import { describe, expect, it } from 'vitest';
 import type { AccessManagerOptions } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, errors, openTab, updates, useTabEnv } from './tabs.js';

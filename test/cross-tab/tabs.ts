@@ -2,7 +2,7 @@
 // fetches, and a factory that records each tab's events and disposes every tab after the test.
 import { afterEach } from 'vitest';
 import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { type Recorded, record } from '../helpers/record.js';
 import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.js';
 import { mintToken } from '../helpers/tokens.mjs';

@@ -1,7 +1,7 @@
 // "Messages are validated like any token": whatever arrives on the channel, a tab only adopts a token that
 // updateToken() would accept, keeps its own on an equal `exp`, and never throws or reports an error.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import type { TabEnv } from '../helpers/tab-env.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken, rawToken } from '../helpers/tokens.mjs';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError, type FetchContext } from '../../src/index.js';
 import { backoffCap } from '../../src/retry.js';
 import { TWILIO_TOKEN_ERROR_CODES, isTwilioTokenError } from '../../src/twilio/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { build, hostileSpec, seeded, watchUnhandled } from './hostile.js';

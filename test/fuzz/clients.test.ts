@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerError, decodeToken } from '../../src/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { Boom, type HostileSpec, build, hostileSpec, watchUnhandled } from './hostile.js';

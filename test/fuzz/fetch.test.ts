@@ -17,7 +17,7 @@ import {
   decodeToken,
   isAccessManagerError,
 } from '../../src/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';

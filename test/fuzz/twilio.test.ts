@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessManager } from '../../src/index.js';
 import { connectTwilioClient, getTwilioTokenErrorCode, isTwilioTokenError } from '../../src/twilio/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { Boom, build, hostileSpec, watchUnhandled } from './hostile.js';

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError, type AccessManagerOptions } from '../../src/index.js';
 import { createTokenFetcher, type TokenFetcherOptions } from '../../src/http/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { hookArgs, httpStatusOf, KY_VERSIONS } from './ky-under-test.js';
 import { sendJson, sendText, sleep, startServer, type Handler, type TestServer } from './server.js';

@@ -6,7 +6,7 @@ import { realClock } from '../../src/clock.js';
 import { DEFAULTS, invalid, resolveOptions } from '../../src/options.js';
 import { DEFAULT_RETRY } from '../../src/retry.js';
 import type { AccessManagerOptions } from '../../src/types.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMEOUT_MS } from '../../src/clock.js';
 import { MAX_STEP_MS, Scheduler, WAKE_EVENTS, watchWindow } from '../../src/scheduler.js';
 import type { Clock } from '../../src/types.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 
 afterEach(() => {
   vi.unstubAllGlobals();

@@ -7,7 +7,7 @@ import { decodeToken } from '../../src/decode.js';
 import { holdToken } from '../../src/held-token.js';
 import { PEER_WAIT_MS, acceptsPeerToken, answersRefresh, fetchUnderLock } from '../../src/tab-group.js';
 import type { FetchReason } from '../../src/types.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { HOUR, START as T } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 

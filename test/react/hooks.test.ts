@@ -5,7 +5,7 @@ import { renderToString } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot } from '../../src/index.js';
 import { useAccessManager, useToken } from '../../src/react/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { mount, step, unmountAll } from './render.js';

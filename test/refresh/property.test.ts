@@ -18,7 +18,7 @@ import {
   decodeToken,
 } from '../../src/index.js';
 import { backoffCap } from '../../src/retry.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 

@@ -3,7 +3,7 @@
 // single app sees otherwise stays the same.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type FetchContext } from '../../src/index.js';
-import { ManualClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.mjs';
 import { names } from '../helpers/record.js';
 import { MIN, SEC, START } from '../helpers/time.mjs';
 import { create, disposeAll, flush, tokenAt } from './support.js';

@@ -9,7 +9,7 @@ import {
   type FetchContext,
   type FetchResult,
 } from '../../src/index.js';
-import { ManualClock, flush } from '../helpers/clock.js';
+import { ManualClock, flush } from '../helpers/clock.mjs';
 import { type Recorded, record } from '../helpers/record.js';
 import { mintToken } from '../helpers/tokens.mjs';
 

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessManager, type AccessManagerError, type FetchReason } from '../../src/index.js';
 import { connectTwilioClient } from '../../src/twilio/index.js';
-import { flush, ManualClock } from '../helpers/clock.js';
+import { flush, ManualClock } from '../helpers/clock.mjs';
 import { HOUR } from '../helpers/time.mjs';
 import { mintToken, type GrantName } from '../helpers/tokens.mjs';
 import {
