@@ -234,11 +234,13 @@ async function simulateTabs({ AccessManager, decodeToken, mintToken, ManualClock
 
 async function benchFetches(lib) {
   progress('fetches per token lifetime (simulated clock, 5 tabs × 4 clients)');
-  const restore = lib.installBrowserStandIns();
+  // BroadcastChannel and navigator.locks stand-ins that deliver as macrotasks, as browsers do.
+  const env = lib.installTabEnv({ macrotasks: true });
+  const tabs = { ...lib, settle: env.settle };
   try {
-    const ours = await simulateTabs(lib, { managers: 5, clientsPerManager: 4, crossTab: true });
-    const perTab = await simulateTabs(lib, { managers: 5, clientsPerManager: 4, crossTab: false });
-    const naive = await simulateTabs(lib, { managers: 20, clientsPerManager: 1, crossTab: false });
+    const ours = await simulateTabs(tabs, { managers: 5, clientsPerManager: 4, crossTab: true });
+    const perTab = await simulateTabs(tabs, { managers: 5, clientsPerManager: 4, crossTab: false });
+    const naive = await simulateTabs(tabs, { managers: 20, clientsPerManager: 1, crossTab: false });
     const errorText = (e) => Object.entries(e).map(([k, v]) => `${k}×${v}`).join(', ');
     row({
       group: 'fetches',
@@ -261,7 +263,7 @@ async function benchFetches(lib) {
     });
     return { ours, perTab, naive };
   } finally {
-    restore();
+    env.uninstall();
   }
 }
 
@@ -443,11 +445,11 @@ async function main() {
     console.error('dist/ is missing: run `npm run bench` (it builds first) or `npm run build`.');
     process.exit(2);
   }
-  const sim = await import('./lib/sim.mjs');
   const tokens = await import('../test/helpers/tokens.mjs');
   const { ManualClock } = await import('../test/helpers/clock.mjs');
+  const { installTabEnv } = await import('../test/helpers/tab-env.mjs');
   const core = await import(pathToFileURL(join(root, 'dist/index.mjs')).href);
-  const lib = { ...sim, ...tokens, ...core, ManualClock };
+  const lib = { ...tokens, ...core, ManualClock, installTabEnv };
 
   const failures = [];
   const section = async (name, fn) => {
@@ -505,9 +507,9 @@ ${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}
   minified the same way with ky, eventemitter3 and the Twilio SDKs left external. The UMD row gzips the shipped
   \`dist/token-warden.umd.min.js\` as is.
 - **Fetches per token lifetime**: five \`AccessManager\`s (one per simulated tab, \`crossTab: true\`) with four
-  clients each, sharing an in-process BroadcastChannel and \`navigator.locks\` (bench/lib/sim.mjs; both deliver as
-  macrotasks like browsers) and one manual \`clock\`. Tabs open a second apart; then three 1-hour token lifetimes
-  pass and the fetches in that window are divided by three. "Opening" counts the fetches while the tabs open. The
+  clients each, sharing an in-process BroadcastChannel and \`navigator.locks\` (test/helpers/tab-env.mjs,
+  as the tests do, here delivering as macrotasks like browsers) and one manual \`clock\`. Tabs open a second
+  apart; then three 1-hour token lifetimes pass and the fetches in that window are divided by three. "Opening" counts the fetches while the tabs open. The
   peer is the naive pattern: each of the 20 SDK clients refreshing on its own (20 managers without crossTab).
 - **decodeToken throughput**: 64 real Twilio tokens minted by the \`twilio\` package; warm-up, then ${QUICK ? 3 : 7}
   alternating rounds of ${QUICK ? 100 : 250} ms, median ops/s. \`jwtDecode\` decodes only the payload by default;

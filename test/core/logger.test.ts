@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type LogEntry } from '../../src/index.js';
 import { fingerprint } from '../../src/log.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
-import { installTabEnv } from '../helpers/tab-env.js';
+import { installTabEnv } from '../helpers/tab-env.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 

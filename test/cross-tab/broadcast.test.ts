@@ -2,7 +2,7 @@
 // adopted from a peer is never sent on again, and `crossTab: { name }` keeps groups apart.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.mjs';
-import type { Post } from '../helpers/tab-env.js';
+import type { Post } from '../helpers/tab-env.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';

@@ -6,6 +6,11 @@ import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, errors, openTab, tokenServer, updates, useTabEnv } from './tabs.js';
 
+// Some tests stub globals of their own (navigator, indexedDB, caches).
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
 describe.each([
   { missing: 'BroadcastChannel', env: { broadcastChannel: false } },
   { missing: 'navigator.locks', env: { locks: false } },

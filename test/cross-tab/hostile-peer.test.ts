@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ANSWER_INTERVAL_MS } from '../../src/cross-tab.js';
 import { ManualClock } from '../helpers/clock.mjs';
-import type { TabEnv } from '../helpers/tab-env.js';
+import type { TabEnv } from '../helpers/tab-env.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, openTab, tokenServer, updates, useTabEnv } from './tabs.js';

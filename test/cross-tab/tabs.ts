@@ -4,7 +4,7 @@ import { afterEach } from 'vitest';
 import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
 import { type Recorded, record } from '../helpers/record.js';
-import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.js';
+import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 export const PEER_WAIT_MS = 200;

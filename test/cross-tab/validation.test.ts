@@ -2,7 +2,7 @@
 // updateToken() would accept, keeps its own on an equal `exp`, and never throws or reports an error.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.mjs';
-import type { TabEnv } from '../helpers/tab-env.js';
+import type { TabEnv } from '../helpers/tab-env.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken, rawToken } from '../helpers/tokens.mjs';
 import { PEER_WAIT_MS, type Tab, openTab, tokenServer, updates, useTabEnv } from './tabs.js';

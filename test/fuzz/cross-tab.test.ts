@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AccessManager, decodeToken } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
-import { type TabEnv, type TestBroadcastChannel, installTabEnv } from '../helpers/tab-env.js';
+import { type TabEnv, type TestBroadcastChannel, installTabEnv } from '../helpers/tab-env.mjs';
 import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { watchUnhandled } from './hostile.js';

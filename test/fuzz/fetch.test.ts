@@ -18,7 +18,7 @@ import {
   isAccessManagerError,
 } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
-import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
+import { type TabEnv, installTabEnv } from '../helpers/tab-env.mjs';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { type HostileSpec, build, hostileSpec, seeded, watchUnhandled } from './hostile.js';

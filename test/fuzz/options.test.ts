@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessManager, AccessManagerError, type AccessManagerOptions } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
-import { type TabEnv, installTabEnv } from '../helpers/tab-env.js';
+import { type TabEnv, installTabEnv } from '../helpers/tab-env.mjs';
 import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { Boom } from './hostile.js';
