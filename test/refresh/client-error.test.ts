@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
-import { create, disposeAll, flush, manualFetcher, tokenAt } from './support.js';
+import { create, flush, manualFetcher, tokenAt } from './support.js';
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

@@ -5,10 +5,9 @@ import type { FetchContext } from '../../src/index.js';
 import { connectTwilioClient, isTwilioTokenError } from '../../src/twilio/index.js';
 import { FakeSyncClient } from '../twilio/fakes.js';
 import { MIN, SEC, START } from '../helpers/time.mjs';
-import { create, disposeAll, flush, tokenAt } from './support.js';
+import { create, flush, tokenAt } from './support.js';
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

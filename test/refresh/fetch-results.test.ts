@@ -3,10 +3,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FetchContext, isAccessManagerError } from '../../src/index.js';
 import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
-import { create, disposeAll, flush, rejection, tokenAt, track } from './support.js';
+import { create, flush, rejection, tokenAt, track } from './support.js';
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

@@ -2,10 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AccessManagerError, FetchContext, TokenUpdatedInfo } from '../../src/index.js';
 import { names } from '../helpers/record.js';
 import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
-import { create, disposeAll, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
+import { create, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

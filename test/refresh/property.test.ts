@@ -8,9 +8,9 @@
 // CLIENT_TOKEN_REJECTED backoff; tokenAboutToExpire comes exactly once per token, before its tokenExpired, and both
 // have come by the time the state says so. Jitter comes from a seeded `clock.random`, so a counterexample replays.
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AccessManager,
+  type AccessManager,
   type AccessManagerError,
   type AccessManagerErrorCode,
   type FetchContext,
@@ -19,6 +19,7 @@ import {
 } from '../../src/index.js';
 import { backoffCap } from '../../src/retry.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
@@ -276,7 +277,8 @@ async function run(scenario: Scenario) {
   };
 
   const initial = scenario.startAgo === undefined ? undefined : issue({ ttl: 3600, exp: Math.floor(serverNow() / SEC) - scenario.startAgo + 3600 });
-  const manager = new AccessManager({
+  // A run that fails stops before its own dispose(): the manager is disposed with the test then.
+  const manager = createManager({
     token: initial,
     fetchToken,
     clock,
@@ -538,12 +540,6 @@ async function run(scenario: Scenario) {
   await macrotask();
   expect(unhandled).toEqual([]);
 }
-
-let live: AccessManager[] = [];
-afterEach(() => {
-  for (const manager of live) manager.dispose();
-  live = [];
-});
 
 describe('refresh engine properties', () => {
   it('holds every invariant on random timelines', { timeout: 60_000 }, async () => {

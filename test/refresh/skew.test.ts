@@ -2,10 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext, FetchResult } from '../../src/index.js';
 import { names } from '../helpers/record.js';
 import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
-import { ManualClock, create, disposeAll, flush, manualFetcher, tokenAt } from './support.js';
+import { ManualClock, create, flush, manualFetcher, tokenAt } from './support.js';
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

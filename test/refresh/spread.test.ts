@@ -6,12 +6,11 @@ import { AccessManager, type FetchContext } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
 import { names } from '../helpers/record.js';
 import { MIN, SEC, START } from '../helpers/time.mjs';
-import { create, disposeAll, flush, tokenAt } from './support.js';
+import { create, flush, tokenAt } from './support.js';
 
 const ABOUT = 3 * MIN;
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

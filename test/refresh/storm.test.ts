@@ -2,10 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext } from '../../src/index.js';
 import { backoffCap, DEFAULT_RETRY } from '../../src/retry.js';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
-import { ManualClock, create, disposeAll, tokenAt } from './support.js';
+import { ManualClock, create, tokenAt } from './support.js';
 
 afterEach(() => {
-  disposeAll();
   vi.restoreAllMocks();
 });
 

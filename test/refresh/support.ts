@@ -2,7 +2,7 @@
 // clock with every event recorded, and a clock whose timers stall while the machine sleeps.
 import { vi } from 'vitest';
 import {
-  AccessManager,
+  type AccessManager,
   type AccessManagerError,
   type AccessManagerOptions,
   type Clock,
@@ -10,6 +10,7 @@ import {
   type FetchResult,
 } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { type Recorded, record } from '../helpers/record.js';
 import { mintToken } from '../helpers/tokens.mjs';
 
@@ -50,20 +51,13 @@ export function watch(manager: AccessManager, clock: { now(): number }): Watched
   return { events, errors };
 }
 
-const managers: AccessManager[] = [];
-
-/** Builds a manager on a {@link ManualClock}; {@link disposeAll} (in `afterEach`) disposes it. */
+/** Builds a manager on a {@link ManualClock}, disposed when the test finishes. */
 export function create(options: Omit<AccessManagerOptions, 'clock'> & { clock?: Clock } = {}) {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock();
   // Tests written for "the refresh starts at the about-to-expire moment" turn the spread off; the spread's own
   // tests (spread.test.ts) turn it on.
-  const manager = new AccessManager({ refreshSpreadMs: 0, ...options, clock });
-  managers.push(manager);
+  const manager = createManager({ refreshSpreadMs: 0, ...options, clock });
   return { manager, clock, ...watch(manager, clock) };
-}
-
-export function disposeAll(): void {
-  for (const manager of managers.splice(0)) manager.dispose();
 }
 
 /** The rejection of `promise` (fails the test when it resolves). */
