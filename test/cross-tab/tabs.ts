@@ -1,8 +1,9 @@
 // Several AccessManagers in one process acting as tabs of one origin: a shared token endpoint that counts
 // fetches, and a factory that records each tab's events and disposes every tab after the test.
-import { afterEach } from 'vitest';
-import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
+import { onTestFinished } from 'vitest';
+import type { AccessManager, AccessManagerOptions } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { type Recorded, record } from '../helpers/record.js';
 import { type TabEnv, type TabEnvOptions, installTabEnv } from '../helpers/tab-env.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
@@ -55,26 +56,23 @@ export interface Tab {
   events: Recorded[];
 }
 
-const opened: AccessManager[] = [];
 let env: TabEnv | undefined;
 
-afterEach(() => {
-  for (const manager of opened.splice(0)) manager.dispose();
-  env?.uninstall();
-  env = undefined;
-});
-
-/** Installs the BroadcastChannel / Web Locks stand-ins for this test (removed after it). */
+/**
+ * Installs the BroadcastChannel / Web Locks stand-ins for this test, replacing any it installed before; removed
+ * when the test finishes, after the tabs opened on it are disposed.
+ */
 export function useTabEnv(options: TabEnvOptions = {}): TabEnv {
   env?.uninstall();
-  env = installTabEnv(options);
-  return env;
+  const installed = installTabEnv(options);
+  env = installed;
+  onTestFinished(() => installed.uninstall());
+  return installed;
 }
 
 /** A manager with `crossTab: true` on `clock`, recorded and disposed after the test. */
 export function openTab(name: string, clock: ManualClock, options: Partial<AccessManagerOptions> = {}): Tab {
-  const manager = new AccessManager({ clock, crossTab: true, refreshSpreadMs: 0, ...options } as AccessManagerOptions);
-  opened.push(manager);
+  const manager = createManager({ clock, crossTab: true, refreshSpreadMs: 0, ...options } as AccessManagerOptions);
   return { name, manager, events: record(manager, clock.now) };
 }
 

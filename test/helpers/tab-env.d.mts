@@ -38,7 +38,7 @@ export interface TabEnv {
   lockState(): { held: string[]; waiting: Record<string, number> };
   /** Posts of `{ t: 'token' }` messages carrying `token`. */
   tokenPosts(token?: string): Post[];
-  /** Closes every channel and puts back the globals it replaced. */
+  /** Closes every channel and puts back the globals it replaced (once; later calls do nothing). */
   uninstall(): void;
 }
 

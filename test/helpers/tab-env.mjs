@@ -21,6 +21,7 @@ export function installTabEnv(options = {}) {
   const byName = new Map();
   let held;
   let inFlight = 0;
+  let uninstalled = false;
 
   const soon = macrotasks
     ? (task) => {
@@ -181,6 +182,8 @@ export function installTabEnv(options = {}) {
       return posts.filter((post) => post.data?.t === 'token' && (token === undefined || post.data.token === token));
     },
     uninstall() {
+      if (uninstalled) return;
+      uninstalled = true;
       for (const channel of channels) channel.close();
       if (previousLocks) Object.defineProperty(nav, 'locks', previousLocks);
       else delete nav.locks;
