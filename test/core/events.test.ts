@@ -1,17 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { AccessManager } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { AccessManager } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { names, record } from '../helpers/record.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;
-afterEach(() => manager?.dispose());
 
 function setup(ttlSeconds: number, options: { aboutToExpireMs?: number; issuedAgoMs?: number } = {}) {
   const clock = new ManualClock();
   const token = mintToken({ at: clock.now() - (options.issuedAgoMs ?? 0), ttl: ttlSeconds });
-  manager = new AccessManager({ token, clock, aboutToExpireMs: options.aboutToExpireMs });
+  manager = createManager({ token, clock, aboutToExpireMs: options.aboutToExpireMs });
   const events = record(manager, clock.now);
   return { clock, token, manager, events, start: clock.now() };
 }

@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { AccessManager, type AccessManagerError } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { AccessManager, AccessManagerError } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;
-afterEach(() => manager?.dispose());
 
 function setup(clientTimeoutMs = 10_000) {
   const clock = new ManualClock();
-  manager = new AccessManager({ token: mintToken({ at: clock.now() }), clock, clientTimeoutMs });
+  manager = createManager({ token: mintToken({ at: clock.now() }), clock, clientTimeoutMs });
   const errors: AccessManagerError[] = [];
   manager.on('error', (error) => errors.push(error));
   let n = 0;
@@ -149,7 +149,7 @@ describe('fan-out to clients', () => {
 
   it('reports GRANT_MISSING for the current and for later tokens, and still delivers', async () => {
     const clock = new ManualClock();
-    manager = new AccessManager({ token: mintToken({ at: clock.now(), grants: ['chat'] }), clock });
+    manager = createManager({ token: mintToken({ at: clock.now(), grants: ['chat'] }), clock });
     const errors: AccessManagerError[] = [];
     manager.on('error', (error) => errors.push(error));
     const got: string[] = [];
@@ -169,7 +169,7 @@ describe('fan-out to clients', () => {
 
   it('forgets required grants when a client is registered again without them or removed', async () => {
     const clock = new ManualClock();
-    manager = new AccessManager({ token: mintToken({ at: clock.now(), grants: ['chat', 'voice'] }), clock });
+    manager = createManager({ token: mintToken({ at: clock.now(), grants: ['chat', 'voice'] }), clock });
     const errors: AccessManagerError[] = [];
     manager.on('error', (error) => errors.push(error));
     const a = { updateToken: () => {} };

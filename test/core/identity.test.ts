@@ -1,21 +1,13 @@
 // The `identity` option: the identity the app expects. A token of any other identity is refused, wherever it
 // comes from. (Peer tokens: test/cross-tab/hostile-peer.test.ts.)
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessManager, type AccessManagerError, type AccessManagerOptions } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { AccessManagerError, AccessManagerOptions } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
 
-const managers: AccessManager[] = [];
-afterEach(() => {
-  for (const manager of managers.splice(0)) manager.dispose();
-});
-
 const clock = new ManualClock();
-const create = (options: AccessManagerOptions) => {
-  const manager = new AccessManager({ clock, ...options });
-  managers.push(manager);
-  return manager;
-};
+const create = (options: AccessManagerOptions) => createManager({ clock, ...options });
 
 describe('the identity option', () => {
   it('refuses an initial token of another identity from the constructor', () => {

@@ -1,17 +1,14 @@
 // The debug log: structured entries for the manager's decisions, off by default, and never a token in them.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type LogEntry } from '../../src/index.js';
 import { fingerprint } from '../../src/log.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { createManager, restoreMocksAfterManagers } from '../helpers/manager.js';
 import { installTabEnv } from '../helpers/tab-env.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
-const managers: AccessManager[] = [];
-afterEach(() => {
-  for (const manager of managers.splice(0)) manager.dispose();
-  vi.restoreAllMocks();
-});
+beforeEach(restoreMocksAfterManagers);
 
 describe('logger', () => {
   it('a full scenario logs every kind of decision, and no entry contains a token or any of its parts', async () => {
@@ -28,8 +25,7 @@ describe('logger', () => {
         tokens.push(token);
         return token;
       });
-      const manager = new AccessManager({ fetchToken, clock, crossTab: true, logger: (entry) => entries.push(entry) });
-      managers.push(manager);
+      const manager = createManager({ fetchToken, clock, crossTab: true, logger: (entry) => entries.push(entry) });
       manager.addClient({ updateToken: () => {} }, { name: 'chat' });
       await clock.advance(300);
       await clock.advance(58 * MIN); // the spread refresh, a 503 with Retry-After, then success
@@ -82,8 +78,7 @@ describe('logger', () => {
   it('takes a console-like object: one call per entry on the method of its level', async () => {
     const clock = new ManualClock();
     const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-    const manager = new AccessManager({ token: mintToken({ at: clock.now(), ttl: 600 }), clock, logger });
-    managers.push(manager);
+    const manager = createManager({ token: mintToken({ at: clock.now(), ttl: 600 }), clock, logger });
     await clock.advance(11 * MIN);
     const fp = fingerprint(manager.token!);
     expect(logger.info).toHaveBeenCalledWith(
@@ -107,14 +102,13 @@ describe('logger', () => {
         }
       }),
     );
-    const manager = new AccessManager({
+    const manager = createManager({
       fetchToken: async () => mintToken({ at: clock.now() }),
       clock,
       logger: () => {
         throw new Error('logger bug');
       },
     });
-    managers.push(manager);
     const token = await manager.getToken();
     expect(token).toBe(manager.token);
     expect(manager.state).toBe('valid');
@@ -134,13 +128,12 @@ describe('logger', () => {
     const clock = new ManualClock();
     const entries: LogEntry[] = [];
     let n = 0;
-    const manager = new AccessManager({
+    const manager = createManager({
       token: mintToken({ at: clock.now() }),
       fetchToken: async () => ({ token: mintToken({ at: clock.now(), ttl: 3600 + ++n }), serverTime: 0 }),
       clock,
       logger: (entry) => entries.push(entry),
     });
-    managers.push(manager);
     await manager.refresh();
     await manager.refresh();
     expect(entries.filter((e) => e.event === 'skew.ignored')).toEqual([

@@ -1,20 +1,18 @@
 // What listeners and clients do from inside the manager's own calls cannot break it: every listener hears every
 // event, and clients never go back to an older token.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessManager, type AccessManagerError } from '../../src/index.js';
+import type { AccessManagerError } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
 
-const managers: AccessManager[] = [];
 afterEach(() => {
-  for (const manager of managers.splice(0)) manager.dispose();
   vi.restoreAllMocks();
 });
 
 function setup() {
   const clock = new ManualClock();
-  const manager = new AccessManager({ token: mintToken({ at: clock.now() }), clock });
-  managers.push(manager);
+  const manager = createManager({ token: mintToken({ at: clock.now() }), clock });
   return { clock, manager, mint: (secondsLater: number) => mintToken({ at: clock.now(), ttl: 3600 + secondsLater }) };
 }
 
@@ -114,8 +112,7 @@ describe('re-entrant updates', () => {
     const fetchToken = vi.fn(async () => {
       throw new Error('down');
     });
-    const manager = new AccessManager({ token: mintToken({ at: clock.now() }), fetchToken, clock, retry: false });
-    managers.push(manager);
+    const manager = createManager({ token: mintToken({ at: clock.now() }), fetchToken, clock, retry: false });
     const codes: string[] = [];
     let again = true;
     manager.on('error', (error: AccessManagerError) => {
@@ -139,8 +136,7 @@ describe('updateToken input', () => {
     ['a number', 42],
   ])('%s on a manager without a token rejects TOKEN_MALFORMED', async (_label, value) => {
     const clock = new ManualClock();
-    const manager = new AccessManager({ fetchToken: () => new Promise<string>(() => {}), clock });
-    managers.push(manager);
+    const manager = createManager({ fetchToken: () => new Promise<string>(() => {}), clock });
     await expect(manager.updateToken(value as unknown as string)).rejects.toMatchObject({ code: 'TOKEN_MALFORMED' });
     expect(manager.token).toBe(undefined);
   });

@@ -1,22 +1,18 @@
 // State you can subscribe to: `stateChange` exactly when the `state` getter's value changes (also at the
 // time-driven moments), after the change is committed; `getSnapshot`/`subscribe` for useSyncExternalStore; `store`
 // for Svelte-style stores.
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot, type StateChangeInfo } from '../../src/index.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AccessManagerOptions, AccessManagerSnapshot, StateChangeInfo } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { createManager, restoreMocksAfterManagers } from '../helpers/manager.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
-const managers: AccessManager[] = [];
-afterEach(() => {
-  for (const manager of managers.splice(0)) manager.dispose();
-  vi.restoreAllMocks();
-});
+beforeEach(restoreMocksAfterManagers);
 
 function setup(options: Partial<AccessManagerOptions> = {}) {
   const clock = new ManualClock();
-  const manager = new AccessManager({ token: mintToken({ at: clock.now() }), clock, refreshSpreadMs: 0, ...options });
-  managers.push(manager);
+  const manager = createManager({ token: mintToken({ at: clock.now() }), clock, refreshSpreadMs: 0, ...options });
   const changes: string[] = [];
   manager.on('stateChange', ({ state, previousState }: StateChangeInfo) => {
     // Committed before anyone hears of it.
@@ -83,8 +79,7 @@ describe('stateChange', () => {
 
   it('a first fetch: idle -> refreshing -> valid', async () => {
     const clock = new ManualClock();
-    const manager = new AccessManager({ fetchToken: async () => mintToken({ at: clock.now() }), clock });
-    managers.push(manager);
+    const manager = createManager({ fetchToken: async () => mintToken({ at: clock.now() }), clock });
     const changes: string[] = [];
     manager.on('stateChange', ({ state, previousState }) => changes.push(`${previousState}->${state}`));
     // The first fetch started in the constructor, before anyone could listen: the snapshot says so.

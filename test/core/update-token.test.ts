@@ -1,16 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { AccessManager, type AccessManagerError } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { AccessManager, AccessManagerError } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { names, record } from '../helpers/record.js';
 import { mintToken } from '../helpers/tokens.mjs';
 
 let manager: AccessManager | undefined;
-afterEach(() => manager?.dispose());
 
 function setup(options: { allowIdentityChange?: boolean } = {}) {
   const clock = new ManualClock();
   const token = mintToken({ at: clock.now(), ttl: 3600, identity: 'alice' });
-  manager = new AccessManager({ token, clock, ...options });
+  manager = createManager({ token, clock, ...options });
   const events = record(manager, clock.now);
   return { clock, token, manager, events };
 }
