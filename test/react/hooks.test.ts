@@ -3,18 +3,16 @@
 import { createElement, Fragment } from 'react';
 import { renderToString } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessManager, type AccessManagerOptions, type AccessManagerSnapshot } from '../../src/index.js';
+import type { AccessManager, AccessManagerOptions, AccessManagerSnapshot } from '../../src/index.js';
 import { useAccessManager, useToken } from '../../src/react/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { mount, step, unmountAll } from './render.js';
 
-const managers: AccessManager[] = [];
-
 afterEach(async () => {
   await unmountAll();
-  for (const manager of managers.splice(0)) manager.dispose();
   vi.restoreAllMocks();
 });
 
@@ -34,8 +32,7 @@ function setup(options: Partial<AccessManagerOptions> = {}) {
     names.set(token, `t${names.size}`);
     return token;
   };
-  const manager = new AccessManager({ clock, refreshSpreadMs: 0, ...options, token: 'token' in options ? options.token : mint() });
-  managers.push(manager);
+  const manager = createManager({ clock, refreshSpreadMs: 0, ...options, token: 'token' in options ? options.token : mint() });
   const label = (token: string | undefined) => names.get(token) ?? 'unknown';
   const describeSnapshot = (s: AccessManagerSnapshot) => `${s.state} ${label(s.token)} ${s.lastError?.code ?? 'ok'}`;
   return { clock, manager, mint, label, describeSnapshot };

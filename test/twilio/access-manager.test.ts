@@ -1,9 +1,10 @@
 // connectTwilioClient with the real AccessManager, real-format Twilio tokens and the manual clock: three SDK
 // look-alikes share one token, one fetch serves them all however many of them shout at once.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AccessManager, type AccessManagerError, type FetchReason } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { AccessManager, AccessManagerError, FetchReason } from '../../src/index.js';
 import { connectTwilioClient } from '../../src/twilio/index.js';
 import { flush, ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { HOUR } from '../helpers/time.mjs';
 import { mintToken, type GrantName } from '../helpers/tokens.mjs';
 import {
@@ -30,11 +31,6 @@ interface Setup {
   disconnects: Array<() => void>;
 }
 
-const managers: AccessManager[] = [];
-
-afterEach(() => {
-  for (const manager of managers.splice(0)) manager.dispose();
-});
 
 /**
  * A manager whose fetcher mints a fresh token at the manual clock's time, with the three clients connected. By
@@ -69,14 +65,13 @@ function setup(
     fetched.push(token);
     return token;
   };
-  const manager = new AccessManager({
+  const manager = createManager({
     clock,
     retry: false,
     refreshSpreadMs: options.refreshSpreadMs ?? 0,
     ...(initial === 'none' ? {} : { token: mintToken({ at: clock.now() - 10 * 60_000, grants: initial }) }),
     ...(options.withFetcher === false ? {} : { fetchToken }),
   });
-  managers.push(manager);
   manager.on('error', (error) => errors.push(error));
   const conversations = new FakeConversationsClient();
   const sync = new FakeSyncClient();
@@ -278,8 +273,7 @@ describe('grants', () => {
 
   it('uses the name given to connectTwilioClient', () => {
     const clock = new ManualClock();
-    const manager = new AccessManager({ clock, token: mintToken({ at: clock.now(), grants: ['chat'] }) });
-    managers.push(manager);
+    const manager = createManager({ clock, token: mintToken({ at: clock.now(), grants: ['chat'] }) });
     const errors: AccessManagerError[] = [];
     manager.on('error', (error) => errors.push(error));
     connectTwilioClient(manager, new FakeDevice(), { name: 'softphone', grants: ['voice'] });
