@@ -1,9 +1,10 @@
 // @vitest-environment node
 // authorizedKy with a real AccessManager and a real HTTP server that plays both the token endpoint (/token) and
 // an API (/api/*) accepting only the tokens in `accepted`: Bearer header, the one retry after a 401, single-flight.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessManager, type AccessManagerOptions } from '../../src/index.js';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { AccessManager, AccessManagerOptions } from '../../src/index.js';
 import { authorizedKy, createTokenFetcher, type TokenProvider } from '../../src/http/index.js';
+import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
 import { hookArgs, httpStatusOf, KY_VERSIONS } from './ky-under-test.js';
 import { sendJson, sendText, sleep, startServer, type ReceivedRequest, type TestServer } from './server.js';
@@ -21,7 +22,6 @@ let tokenHangs: boolean;
 let holdApi: ((request: ReceivedRequest) => Promise<void>) | undefined;
 /** Statuses the API answers with, one per request, before it looks at the token. */
 let apiStatuses: number[];
-const managers: AccessManager[] = [];
 
 beforeEach(async () => {
   accepted = new Set();
@@ -45,10 +45,8 @@ beforeEach(async () => {
     if (bearer === undefined || !accepted.has(bearer)) return sendJson(res, 401, { error: 'invalid token' });
     sendJson(res, 200, { ok: true, path: req.url, method: req.method, body: req.body });
   });
-});
-afterEach(async () => {
-  managers.splice(0).forEach((m) => m.dispose());
-  await server.close();
+  // Closed after the test's managers are disposed (onTestFinished runs newest first).
+  onTestFinished(() => server.close());
 });
 
 const bearers = (path = '/api/me') =>
@@ -73,8 +71,7 @@ describe('authorizedKy: the default instance', () => {
   it('extends ky itself when no instance is given', async () => {
     const t1 = mintToken();
     accepted.add(t1);
-    const manager = new AccessManager({ token: t1 });
-    managers.push(manager);
+    const manager = createManager({ token: t1 });
     expect(await authorizedKy(manager).get(`${server.origin}/api/me`).json()).toMatchObject({ ok: true });
     expect(bearers()).toEqual([t1]);
   });
@@ -82,13 +79,12 @@ describe('authorizedKy: the default instance', () => {
 
 describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
   function newManager(options: Partial<AccessManagerOptions> = {}): AccessManager {
-    const manager = new AccessManager({
+    const manager = createManager({
       fetchToken: createTokenFetcher(`${server.origin}/token`, { ky }),
       retry: { minDelayMs: 1, maxDelayMs: 5 },
       ...options,
     });
     manager.on('error', () => {});
-    managers.push(manager);
     return manager;
   }
 

@@ -1,10 +1,11 @@
 // @vitest-environment node
 // createTokenFetcher as an AccessManager's fetchToken, against a real HTTP server: what the manager makes of each
 // answer (adoption, skew from the Date header, retries, fatal statuses, timeouts, malformed bodies).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessManager, type AccessManagerError, type AccessManagerOptions } from '../../src/index.js';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { AccessManager, AccessManagerError, AccessManagerOptions } from '../../src/index.js';
 import { createTokenFetcher, type TokenFetcherOptions } from '../../src/http/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
+import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
 import { hookArgs, httpStatusOf, KY_VERSIONS } from './ky-under-test.js';
 import { sendJson, sendText, sleep, startServer, type Handler, type TestServer } from './server.js';
@@ -13,15 +14,12 @@ const FAST_RETRY = { minDelayMs: 1, maxDelayMs: 5 };
 
 let server: TestServer;
 let handler: Handler;
-const managers: AccessManager[] = [];
 
 beforeEach(async () => {
   handler = (_req, res) => sendText(res, 500, 'no handler');
   server = await startServer((req, res) => handler(req, res));
-});
-afterEach(async () => {
-  managers.splice(0).forEach((m) => m.dispose());
-  await server.close();
+  // Closed after the test's managers are disposed (onTestFinished runs newest first).
+  onTestFinished(() => server.close());
 });
 
 describe.each(KY_VERSIONS)('$name', ({ ky }) => {
@@ -30,12 +28,11 @@ describe.each(KY_VERSIONS)('$name', ({ ky }) => {
     options: Partial<AccessManagerOptions> = {},
     fetcherOptions: TokenFetcherOptions = {},
   ): { manager: AccessManager; errors: AccessManagerError[] } {
-    const manager = new AccessManager({
+    const manager = createManager({
       fetchToken: createTokenFetcher(`${server.origin}/token`, { ky, ...fetcherOptions }),
       retry: FAST_RETRY,
       ...options,
     });
-    managers.push(manager);
     const errors: AccessManagerError[] = [];
     manager.on('error', (error) => errors.push(error));
     return { manager, errors };
