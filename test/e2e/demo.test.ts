@@ -5,14 +5,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoServer } from '../../examples/server.mjs';
 import {
-  advanceUntil,
+  advanceUntilSettled,
   errorsOf,
-  isSettled,
   launchBrowser,
   nextServerSecond,
   newDemoContext,
   ofType,
   openDemo,
+  refreshIntoFault,
   runClock,
   screenshot,
   sleep,
@@ -188,17 +188,9 @@ describe('demo page', () => {
     const page = await open();
     const first = await snapshot(page);
 
-    await page.click('button[data-fault="fail500"]');
-    await waitFor(() => server.stats().faults.fail500, (n) => n === 3, { what: 'the fault to be armed' });
-    await nextServerSecond(server);
-    await page.click('#btn-refresh');
+    await refreshIntoFault(page, server, 'fail500', { count: 3 });
 
-    const recovered = await advanceUntil(
-      page,
-      () => snapshot(page),
-      (s) => isSettled(s) && s.token !== first.token,
-      { what: 'recovery after three 500s' },
-    );
+    const recovered = await advanceUntilSettled(page, first.token, 'recovery after three 500s');
 
     expect(fetches()).toBe(5);
     expect(server.stats().recent.map((r) => r.outcome)).toEqual(['ok', 'fail500', 'fail500', 'fail500', 'ok']);
@@ -222,9 +214,7 @@ describe('demo page', () => {
     const page = await open();
     const first = await snapshot(page);
 
-    await page.click('button[data-fault="unauthorized"]');
-    await waitFor(() => server.stats().faults.unauthorized, (n) => n === 1, { what: 'the fault to be armed' });
-    await page.click('#btn-refresh');
+    await refreshIntoFault(page, server, 'unauthorized', { nextSecond: false });
 
     const failed = await waitFor(() => snapshot(page), (s) => s.state === 'failed', { what: "state 'failed'" });
     expect(ofType(failed.log, 'error').map((e) => e.code)).toEqual(['FETCH_UNAUTHORIZED']);
@@ -279,14 +269,9 @@ describe('demo page', () => {
     const page = await open();
     const first = await snapshot(page);
 
-    await page.click('button[data-fault="malformed"]');
-    await waitFor(() => server.stats().faults.malformed, (n) => n === 1, { what: 'the fault to be armed' });
-    await nextServerSecond(server);
-    await page.click('#btn-refresh');
+    await refreshIntoFault(page, server, 'malformed');
 
-    const recovered = await advanceUntil(page, () => snapshot(page), (s) => isSettled(s) && s.token !== first.token, {
-      what: 'recovery after a malformed token',
-    });
+    const recovered = await advanceUntilSettled(page, first.token, 'recovery after a malformed token');
     expect(ofType(recovered.log, 'error').map((e) => e.code)).toEqual(['TOKEN_MALFORMED']);
     expect(fetches()).toBe(3);
   });
@@ -295,9 +280,7 @@ describe('demo page', () => {
     const page = await open();
     const first = await snapshot(page);
 
-    await page.click('button[data-fault="wrongIdentity"]');
-    await waitFor(() => server.stats().faults.wrongIdentity, (n) => n === 1, { what: 'the fault to be armed' });
-    await page.click('#btn-refresh');
+    await refreshIntoFault(page, server, 'wrongIdentity', { nextSecond: false });
 
     const refused = await waitFor(
       () => snapshot(page),
@@ -317,15 +300,10 @@ describe('demo page', () => {
     const page = await open();
     const first = await snapshot(page);
 
-    await page.click('button[data-fault="hang"]');
-    await waitFor(() => server.stats().faults.hang, (n) => n === 1, { what: 'the fault to be armed' });
-    await nextServerSecond(server);
-    await page.click('#btn-refresh');
+    await refreshIntoFault(page, server, 'hang');
     await waitFor(() => snapshot(page), (s) => s.state === 'refreshing', { what: "state 'refreshing'" });
 
-    const recovered = await advanceUntil(page, () => snapshot(page), (s) => isSettled(s) && s.token !== first.token, {
-      what: 'recovery after a timeout',
-    });
+    const recovered = await advanceUntilSettled(page, first.token, 'recovery after a timeout');
     expect(ofType(recovered.log, 'error')).toMatchObject([{ code: 'FETCH_TIMEOUT', attempt: 1 }]);
     expect(fetches()).toBe(3);
   });
@@ -342,10 +320,7 @@ describe('demo page', () => {
     const second = await waitForSettled(page, first.token);
 
     // Three failures and a recovery, in real time (full-jitter backoff: at most 1 + 2 + 4 s).
-    await page.click('button[data-fault="fail500"]');
-    await waitFor(() => server.stats().faults.fail500, (n) => n === 3, { what: 'the fault to be armed' });
-    await nextServerSecond(server);
-    await page.click('#btn-refresh');
+    await refreshIntoFault(page, server, 'fail500', { count: 3 });
     await waitForSettled(page, second.token, 20_000);
     await expect.poll(() => page.textContent('#fetch-count')).toBe(String(fetches()));
     await expect.poll(() => page.textContent('#skew')).toBe('none');

@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startDemoServer, type DemoServer } from '../../examples/server.mjs';
+import { startDemoServer, type DemoServer, type FaultKind } from '../../examples/server.mjs';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -201,6 +201,29 @@ export async function advanceUntil<T>(
     advanced += step;
     await sleep(30);
   }
+}
+
+/** Runs the page clock (see {@link advanceUntil}) until the manager and every client hold a token other than `previous`. */
+export async function advanceUntilSettled(page: Page, previous: string | undefined, what: string): Promise<DemoSnapshot> {
+  return advanceUntil(page, () => snapshot(page), (s) => isSettled(s) && s.token !== previous, { what });
+}
+
+/**
+ * The fault sequence of the demo tests: arms a fault with the page's own button (which arms `count` of it, as its
+ * `data-count` says), waits until the server has them armed, and clicks "Refresh" so the next request meets the
+ * fault. With `nextSecond` (the default) it first waits for the server's next second, so that the request that
+ * finally succeeds mints a token the page does not hold yet; a fault that ends without a new token skips the wait.
+ */
+export async function refreshIntoFault(
+  page: Page,
+  server: DemoServer,
+  fault: FaultKind,
+  { count = 1, nextSecond = true }: { count?: number; nextSecond?: boolean } = {},
+): Promise<void> {
+  await page.click(`button[data-fault="${fault}"]`);
+  await waitFor(() => server.stats().faults[fault], (n) => n === count, { what: 'the fault to be armed' });
+  if (nextSecond) await nextServerSecond(server);
+  await page.click('#btn-refresh');
 }
 
 /** Runs the page clock for `ms` in slices, with real pauses for network round trips. */
