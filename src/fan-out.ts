@@ -118,6 +118,7 @@ export class FanOut {
     if (name === undefined) {
       let ctor: unknown;
       try {
+        // Stryker disable next-line OptionalChaining: reading `name` of a missing constructor throws into the catch below, with the same result
         ctor = (client as { constructor?: { name?: unknown } }).constructor?.name;
       } catch {
         // An unreadable constructor only costs the client its default name.
@@ -133,7 +134,9 @@ export class FanOut {
       this.#entries.set(client, entry);
     }
     entry.name = name;
+    // Stryker disable next-line UpdateOperator: the count only lets checkGrants skip its loop when it is 0; these mutants never make it 0 while a client has grants
     if (entry.grants) this.#withGrants--;
+    // Stryker disable next-line UpdateOperator: the same count, as above
     if ((entry.grants = grants)) this.#withGrants++;
     return entry;
   }
@@ -142,8 +145,10 @@ export class FanOut {
     const entry = this.#entries.get(client);
     if (!entry) return false;
     this.#entries.delete(client);
+    // Stryker disable next-line UpdateOperator: as in add(), a count that can only move away from 0 only costs checkGrants a loop over clients without grants
     if (entry.grants) this.#withGrants--;
     // Nobody waits for a client that is gone.
+    // Stryker disable next-line ArrayDeclaration: releasing an id that names no push does nothing
     for (const id of [entry.batch, ...(entry.also ?? []), ...(entry.nextBatches ?? [])]) if (id) this.#release(id);
     entry.batch = 0;
     entry.also = entry.nextToken = entry.nextBatches = undefined;
