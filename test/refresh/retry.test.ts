@@ -2,23 +2,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchContext, FetchResult } from '../../src/index.js';
 import { names } from '../helpers/record.js';
 import { HOUR, MIN, SEC, START } from '../helpers/time.mjs';
-import { create, flush, manualFetcher, rejection, tokenAt, track } from './support.js';
+import { create, down, flush, rejection, tokenAt, track, withFlakyFetcher, withManualFetcher } from './support.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-const down = () => Object.assign(new Error('token endpoint down'), { status: 503 });
-
-/** A fetcher that fails `failures` times, then mints tokens at the clock's time. */
-function flaky(now: () => number, failures = Infinity, error: () => unknown = down) {
-  let calls = 0;
-  return vi.fn(async (_ctx: FetchContext): Promise<FetchResult> => {
-    calls++;
-    if (calls <= failures) throw error();
-    return tokenAt(now());
-  });
-}
 
 describe('retries with full-jitter backoff', () => {
   it.each([
@@ -26,9 +14,7 @@ describe('retries with full-jitter backoff', () => {
     [0.5, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]],
     [0, [0, 0, 0, 0, 0, 0, 0, 0]],
   ])('Math.random() = %s gives retryInMs %j, and each attempt waits exactly that long', async (random, expected) => {
-    vi.spyOn(Math, 'random').mockReturnValue(random);
-    const f = manualFetcher();
-    const { clock, errors, manager } = create({ fetchToken: f.fetchToken });
+    const { f, clock, errors, manager } = withManualFetcher({ token: undefined, random });
     for (let n = 1; n <= expected.length; n++) {
       expect(f.calls).toHaveLength(n);
       expect(f.last().ctx).toMatchObject({ reason: 'initial', attempt: n });
@@ -50,9 +36,9 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('follows a custom policy: min(maxDelayMs, minDelayMs * factor^(n-1))', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const { clock, errors } = create({
-      fetchToken: flaky(() => clock.now()),
+    const { clock, errors } = withFlakyFetcher({
+      token: undefined,
+      random: 1,
       retry: { minDelayMs: 200, maxDelayMs: 5000, factor: 3 },
     });
     await clock.advance(20 * SEC);
@@ -60,7 +46,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('keeps every real-random delay inside [0, cap] and waits exactly that long', async () => {
-    const { clock, errors } = create({ fetchToken: flaky(() => clock.now()) });
+    const { clock, errors } = withFlakyFetcher({ token: undefined });
     await clock.advance(0);
     for (let n = 1; n <= 12; n++) {
       const error = errors[n - 1]!;
@@ -75,9 +61,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('keeps retrying past expiry, at maxDelayMs, while reporting one tokenExpired', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const fetchToken = flaky(() => clock.now());
-    const { clock, manager, events } = create({ token: tokenAt(START), fetchToken });
+    const { fetchToken, clock, manager, events } = withFlakyFetcher({ random: 1 });
     await clock.advance(57 * MIN);
     expect(fetchToken).toHaveBeenCalledTimes(1);
     expect(manager.state).toBe('aboutToExpire');
@@ -93,9 +77,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('continues the refresh after expiry and succeeds when the endpoint recovers', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const fetchToken = flaky(() => clock.now(), 12);
-    const { clock, manager, events } = create({ token: tokenAt(START), fetchToken });
+    const { fetchToken, clock, manager, events } = withFlakyFetcher({ random: 1, failures: 12 });
     await clock.advance(HOUR + 5 * MIN);
     expect(fetchToken).toHaveBeenCalledTimes(13);
     expect(fetchToken.mock.calls.map(([ctx]) => ctx.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
@@ -106,9 +88,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('an online event retries at once instead of waiting out the backoff', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const f = manualFetcher();
-    const { clock, errors } = create({ fetchToken: f.fetchToken, retry: { maxDelayMs: 60_000 } });
+    const { f, clock, errors } = withManualFetcher({ token: undefined, random: 1, retry: { maxDelayMs: 60_000 } });
     for (let n = 1; n <= 6; n++) {
       f.last().reject(down());
       await flush();
@@ -135,9 +115,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('refresh() during a backoff fetches now, and every caller gets the token', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const f = manualFetcher();
-    const { clock, manager } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager } = withManualFetcher({ random: 1 });
     await clock.advance(57 * MIN);
     const auto = f.last();
     expect(auto.ctx.reason).toBe('aboutToExpire');
@@ -159,9 +137,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('a manual updateToken during a backoff answers the refresh and stops the retries', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const fetchToken = flaky(() => clock.now());
-    const { clock, manager, events } = create({ token: tokenAt(START), fetchToken });
+    const { fetchToken, clock, manager, events } = withFlakyFetcher({ random: 1 });
     await clock.advance(57 * MIN);
     const pending = track(manager.refresh()); // joins the automatic refresh waiting out its backoff
     await flush();
@@ -176,8 +152,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('retry: false makes refresh() reject with the error; retryInMs undefined; no further attempt', async () => {
-    const f = manualFetcher();
-    const { clock, manager, errors } = create({ token: tokenAt(START), fetchToken: f.fetchToken, retry: false });
+    const { f, clock, manager, errors } = withManualFetcher({ retry: false });
     const pending = manager.refresh();
     const cause = down();
     f.last().reject(cause);
@@ -193,8 +168,7 @@ describe('retries with full-jitter backoff', () => {
   });
 
   it('retry: false: a failed automatic refresh is tried again only at expiry, as a new refresh', async () => {
-    const f = manualFetcher();
-    const { clock, errors } = create({ token: tokenAt(START), fetchToken: f.fetchToken, retry: false });
+    const { f, clock, errors } = withManualFetcher({ retry: false });
     await clock.advance(57 * MIN);
     f.last().reject(down());
     await clock.advance(3 * MIN - 1);
@@ -216,8 +190,7 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
     ['{ response: { status: 401 } }', () => ({ response: { status: 401 } })],
     ['{ fatal: true }', () => Object.assign(new Error('session over'), { fatal: true })],
   ])('%s: state failed, no retry, refresh() rejects with it', async (_label, makeError) => {
-    const f = manualFetcher();
-    const { clock, manager, events, errors } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager, events, errors } = withManualFetcher();
     const pending = manager.refresh();
     const cause = makeError();
     f.last().reject(cause);
@@ -239,9 +212,7 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
   });
 
   it('an automatic refresh stops on 401 until refresh() clears the failed state', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const f = manualFetcher();
-    const { clock, manager, errors } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager, errors } = withManualFetcher({ random: 1 });
     await clock.advance(57 * MIN);
     f.last().reject(down());
     await clock.advance(1000);
@@ -265,8 +236,7 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
   });
 
   it('updateToken() clears the failed state and automatic refresh resumes', async () => {
-    const f = manualFetcher();
-    const { clock, manager } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager } = withManualFetcher();
     void manager.refresh().catch(() => {});
     f.last().reject({ fatal: true });
     await flush();
@@ -278,8 +248,7 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
   });
 
   it('handleClientError() and getToken() on an expired token also try again after FETCH_UNAUTHORIZED', async () => {
-    const f = manualFetcher();
-    const { clock, manager } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager } = withManualFetcher();
     void manager.refresh().catch(() => {});
     f.last().reject({ status: 403 });
     await flush();
@@ -298,8 +267,7 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
   });
 
   it('a 401 on the first fetch leaves the manager idle-and-failed; getToken() rejects with it', async () => {
-    const f = manualFetcher();
-    const { manager } = create({ fetchToken: f.fetchToken });
+    const { f, manager } = withManualFetcher({ token: undefined });
     const waiting = manager.getToken();
     f.last().reject({ status: 401 });
     expect((await rejection(waiting)).code).toBe('FETCH_UNAUTHORIZED');
@@ -308,9 +276,12 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
   });
 
   it('other statuses are FETCH_FAILED and retried', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0);
-    const fetchToken = flaky(() => clock.now(), 3, () => ({ response: { status: 500 } }));
-    const { clock, errors, manager } = create({ fetchToken });
+    const { clock, errors, manager } = withFlakyFetcher({
+      token: undefined,
+      random: 0,
+      failures: 3,
+      error: () => ({ response: { status: 500 } }),
+    });
     await clock.advance(0);
     expect(errors.map((e) => e.code)).toEqual(['FETCH_FAILED', 'FETCH_FAILED', 'FETCH_FAILED']);
     expect(manager.state).toBe('valid');
@@ -319,9 +290,7 @@ describe('fatal failures: FETCH_UNAUTHORIZED', () => {
 
 describe('FETCH_TIMEOUT', () => {
   it('aborts a fetcher that hangs past fetchTimeoutMs, reports FETCH_TIMEOUT and retries', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const f = manualFetcher();
-    const { clock, manager, errors, events } = create({ token: tokenAt(START), fetchToken: f.fetchToken, fetchTimeoutMs: 8 * SEC });
+    const { f, clock, manager, errors, events } = withManualFetcher({ random: 1, fetchTimeoutMs: 8 * SEC });
     const pending = track(manager.refresh());
     const hung = f.last();
     await clock.advance(8 * SEC - 1);
@@ -347,8 +316,7 @@ describe('FETCH_TIMEOUT', () => {
   });
 
   it('an error listener that calls refresh() at once still gets a timed attempt', async () => {
-    const f = manualFetcher();
-    const { clock, manager, errors } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager, errors } = withManualFetcher();
     let retried = false;
     manager.on('error', (error) => {
       if (error.code === 'FETCH_FAILED' && !retried) {
@@ -370,8 +338,7 @@ describe('FETCH_TIMEOUT', () => {
   });
 
   it('with retry: false, refresh() rejects with FETCH_TIMEOUT', async () => {
-    const f = manualFetcher();
-    const { clock, manager } = create({ token: tokenAt(START), fetchToken: f.fetchToken, retry: false });
+    const { f, clock, manager } = withManualFetcher({ retry: false });
     const pending = manager.refresh();
     await clock.advance(10 * SEC);
     const error = await rejection(pending);
@@ -380,8 +347,7 @@ describe('FETCH_TIMEOUT', () => {
   });
 
   it('the timeout timer does not outlive a prompt answer', async () => {
-    const f = manualFetcher();
-    const { clock, manager, errors } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager, errors } = withManualFetcher();
     const pending = manager.refresh();
     expect(clock.delays).toEqual([10 * SEC]);
     f.last().resolve(tokenAt(clock.now() + SEC));
@@ -401,9 +367,7 @@ describe('what the fetcher returns', () => {
     ['null', null],
     ['undefined', undefined],
   ])('%s is TOKEN_MALFORMED, retried', async (_label, value) => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const f = manualFetcher();
-    const { clock, manager, errors } = create({ fetchToken: f.fetchToken });
+    const { f, clock, manager, errors } = withManualFetcher({ token: undefined, random: 1 });
     f.last().resolve(value as FetchResult);
     await flush();
     expect(errors.map((e) => [e.code, e.attempt, e.retryInMs])).toEqual([['TOKEN_MALFORMED', 1, 1000]]);
@@ -417,9 +381,7 @@ describe('what the fetcher returns', () => {
   });
 
   it('an already expired token is TOKEN_EXPIRED, not adopted, retried', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(1);
-    const f = manualFetcher();
-    const { clock, manager, errors } = create({ fetchToken: f.fetchToken });
+    const { f, clock, manager, errors } = withManualFetcher({ token: undefined, random: 1 });
     f.last().resolve(tokenAt(clock.now() - 2 * HOUR));
     await flush();
     expect(errors.map((e) => [e.code, e.attempt, e.retryInMs])).toEqual([['TOKEN_EXPIRED', 1, 1000]]);
@@ -429,9 +391,8 @@ describe('what the fetcher returns', () => {
   });
 
   it('a token for another identity is IDENTITY_MISMATCH: not adopted, not retried, refresh() rejects with it', async () => {
-    const f = manualFetcher();
     const start = tokenAt(START);
-    const { clock, manager, errors, events } = create({ token: start, fetchToken: f.fetchToken });
+    const { f, clock, manager, errors, events } = withManualFetcher({ token: start });
     const pending = manager.refresh();
     f.last().resolve(tokenAt(clock.now() + SEC, 3600, 'mallory'));
     const error = await rejection(pending);
@@ -453,8 +414,7 @@ describe('what the fetcher returns', () => {
   });
 
   it('a result older than the current token (a manual update won the race) is discarded', async () => {
-    const f = manualFetcher();
-    const { clock, manager, events } = create({ token: tokenAt(START), fetchToken: f.fetchToken });
+    const { f, clock, manager, events } = withManualFetcher();
     const client = { updateToken: vi.fn() };
     manager.addClient(client);
     const pending = track(manager.refresh());

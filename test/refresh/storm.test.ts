@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { FetchContext } from '../../src/index.js';
+import type { AccessManagerOptions, FetchContext } from '../../src/index.js';
 import { backoffCap, DEFAULT_RETRY } from '../../src/retry.js';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { ManualClock, create, tokenAt } from './support.js';
@@ -14,15 +14,26 @@ const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 /** The backoff caps 1 s, 2 s, 4 s, ... 30 s for the first `n` steps. */
 const schedule = (n: number) => Array.from({ length: n }, (_, i) => backoffCap(DEFAULT_RETRY, i + 1));
 
+/**
+ * The storm tests' setup: a manager on a clock at L whose endpoint mints a token on every call, valid `ttl` seconds
+ * and issued `behindMs` before the local time (a server clock that far behind); `endpoint` changes both mid-test.
+ * `times` has the local time of each fetch, after L.
+ */
+function storm(options: { ttl: number; behindMs?: number } & Omit<AccessManagerOptions, 'fetchToken' | 'clock'>) {
+  const { ttl, behindMs = 0, ...rest } = options;
+  const clock = new ManualClock(L);
+  const endpoint = { ttl, behindMs };
+  const times: number[] = [];
+  const fetchToken = vi.fn(async (_ctx: FetchContext) => {
+    times.push(clock.now() - L);
+    return tokenAt(clock.now() - endpoint.behindMs, endpoint.ttl);
+  });
+  return { ...create({ fetchToken, clock, ...rest }), fetchToken, times, endpoint };
+}
+
 describe('storm guard: fetched tokens already inside the about-to-expire window', () => {
   it('TTL 60 s < aboutToExpireMs 180 s: one automatic fetch per backoff step, never a loop', async () => {
-    const clock = new ManualClock(L);
-    const times: number[] = [];
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now());
-      return tokenAt(clock.now(), 60);
-    });
-    const { manager, events } = create({ fetchToken, clock });
+    const { clock, times, fetchToken, manager, events } = storm({ ttl: 60 });
     await clock.advance(10 * MIN);
     // 0, 1, 3, 7, 15, 31 s, then every 30 s up to 571 s.
     expect(gaps(times)).toEqual(schedule(times.length - 1));
@@ -39,43 +50,24 @@ describe('storm guard: fetched tokens already inside the about-to-expire window'
   });
 
   it('honours a custom retry policy for the guard', async () => {
-    const clock = new ManualClock(L);
-    const times: number[] = [];
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now());
-      return tokenAt(clock.now(), 120);
-    });
-    create({ fetchToken, clock, retry: { minDelayMs: 5 * SEC, maxDelayMs: 20 * SEC, factor: 2 } });
+    const { clock, times } = storm({ ttl: 120, retry: { minDelayMs: 5 * SEC, maxDelayMs: 20 * SEC, factor: 2 } });
     await clock.advance(5 * MIN);
     expect(gaps(times).slice(0, 6)).toEqual([5 * SEC, 10 * SEC, 20 * SEC, 20 * SEC, 20 * SEC, 20 * SEC]);
   });
 
   it('the guard also applies with retry: false (the default schedule)', async () => {
-    const clock = new ManualClock(L);
-    const times: number[] = [];
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now());
-      return tokenAt(clock.now(), 60);
-    });
-    create({ fetchToken, clock, retry: false });
+    const { clock, times } = storm({ ttl: 60, retry: false });
     await clock.advance(10 * MIN);
     expect(gaps(times)).toEqual(schedule(times.length - 1));
   });
 
   it('a result discarded as older leaves the current token inside the window: retried on the backoff schedule', async () => {
-    const clock = new ManualClock(L);
-    const times: number[] = [];
-    let ttl = 60;
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now() - L);
-      return tokenAt(clock.now(), ttl);
-    });
-    const { events, manager } = create({ fetchToken, clock });
+    const { clock, times, endpoint, events, manager } = storm({ ttl: 60 });
     await clock.advance(40 * SEC); // short tokens: fetches at 0, 1, 3, 7, 15, 31 s
-    ttl = 3600;
+    endpoint.ttl = 3600;
     await clock.advance(30 * SEC); // the fetch at 61 s brings an hour (exp 3661 s) and ends the streak
     const long = manager.token;
-    ttl = 60; // the server now hands out 60 s tokens, all expiring before the current one at first
+    endpoint.ttl = 60; // the server now hands out 60 s tokens, all expiring before the current one at first
     await clock.advance(57 * MIN); // the about-to-expire fetch at 3481 s
     await clock.advance(3 * MIN);
     const at = 3481 * SEC;
@@ -115,9 +107,7 @@ describe('storm guard: fetched tokens already inside the about-to-expire window'
   });
 
   it('refresh() is never held back by the guard', async () => {
-    const clock = new ManualClock(L);
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now(), 60));
-    const { manager } = create({ fetchToken, clock });
+    const { clock, fetchToken, manager } = storm({ ttl: 60 });
     await clock.advance(0);
     expect(fetchToken).toHaveBeenCalledTimes(1);
     await manager.refresh();
@@ -126,13 +116,7 @@ describe('storm guard: fetched tokens already inside the about-to-expire window'
   });
 
   it('a TTL shorter than the backoff step: refreshed at expiry, one fetch per token lifetime', async () => {
-    const clock = new ManualClock(L);
-    const times: number[] = [];
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now());
-      return tokenAt(clock.now(), 10);
-    });
-    create({ fetchToken, clock });
+    const { clock, times } = storm({ ttl: 10 });
     await clock.advance(10 * MIN);
     for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(SEC);
     expect(gaps(times).slice(-10)).toEqual(Array(10).fill(10 * SEC));
@@ -142,14 +126,8 @@ describe('storm guard: fetched tokens already inside the about-to-expire window'
 
 describe('storm guard with a local clock far ahead of the server (no serverTime)', () => {
   it('59 min ahead: every 1 h token looks like it has 1 min left: bounded by the backoff schedule', async () => {
-    const clock = new ManualClock(L);
-    const ahead = 59 * MIN;
-    const times: number[] = [];
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now());
-      return tokenAt(clock.now() - ahead, 3600); // an old iat in local terms: nothing to learn
-    });
-    const { events } = create({ fetchToken, clock });
+    // Every token has an old iat in local terms: nothing to learn.
+    const { clock, times, events } = storm({ ttl: 3600, behindMs: 59 * MIN });
     await clock.advance(10 * MIN);
     expect(gaps(times)).toEqual(schedule(times.length - 1));
     expect(times.length).toBe(24);
@@ -158,14 +136,7 @@ describe('storm guard with a local clock far ahead of the server (no serverTime)
 
   it('2 h ahead: every token looks expired (TOKEN_EXPIRED), retried on the backoff schedule', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const clock = new ManualClock(L);
-    const ahead = 2 * 3600 * SEC;
-    const times: number[] = [];
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => {
-      times.push(clock.now());
-      return tokenAt(clock.now() - ahead, 3600);
-    });
-    const { errors, manager } = create({ fetchToken, clock });
+    const { clock, times, errors, manager } = storm({ ttl: 3600, behindMs: 2 * 3600 * SEC });
     await clock.advance(10 * MIN);
     expect(gaps(times)).toEqual(schedule(times.length - 1));
     expect(times.length).toBe(24);
@@ -175,10 +146,7 @@ describe('storm guard with a local clock far ahead of the server (no serverTime)
   });
 
   it('2 h ahead with real jitter: never more than one fetch per backoff step on average', async () => {
-    const clock = new ManualClock(L);
-    const ahead = 2 * 3600 * SEC;
-    const fetchToken = vi.fn(async (_ctx: FetchContext) => tokenAt(clock.now() - ahead, 3600));
-    const { errors } = create({ fetchToken, clock });
+    const { clock, fetchToken, errors } = storm({ ttl: 3600, behindMs: 2 * 3600 * SEC });
     await clock.advance(10 * MIN);
     for (const error of errors) {
       expect(error.retryInMs).toBeLessThanOrEqual(backoffCap(DEFAULT_RETRY, error.attempt!));

@@ -12,6 +12,7 @@ import {
 import { ManualClock, flush } from '../helpers/clock.mjs';
 import { createManager } from '../helpers/manager.js';
 import { type Recorded, record } from '../helpers/record.js';
+import { START } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 
 /** One call of a {@link manualFetcher}, answered by the test. */
@@ -38,6 +39,19 @@ export function manualFetcher() {
   return { fetchToken, calls, last };
 }
 
+/** What a token endpoint that is down throws: a 503. */
+export const down = () => Object.assign(new Error('token endpoint down'), { status: 503 });
+
+/** A `fetchToken` that fails `failures` times (with `error()`, a 503 by default), then mints tokens at `now()`. */
+export function flaky(now: () => number, failures = Infinity, error: () => unknown = down) {
+  let calls = 0;
+  return vi.fn(async (_ctx: FetchContext): Promise<FetchResult> => {
+    calls++;
+    if (calls <= failures) throw error();
+    return tokenAt(now());
+  });
+}
+
 /** Everything the manager emitted, plus each error object itself (to check `attempt` and `retryInMs`). */
 export interface Watched {
   events: Recorded[];
@@ -58,6 +72,35 @@ export function create(options: Omit<AccessManagerOptions, 'clock'> & { clock?: 
   // tests (spread.test.ts) turn it on.
   const manager = createManager({ refreshSpreadMs: 0, ...options, clock });
   return { manager, clock, ...watch(manager, clock) };
+}
+
+type SetupOptions = Omit<AccessManagerOptions, 'fetchToken' | 'clock'> & {
+  /** Pins `Math.random()` (it draws the retry jitter) for the rest of the test. */
+  random?: number;
+};
+
+/** The token the setups below start from, unless `options` names one (`token: undefined`: none). */
+const startingToken = (options: SetupOptions) => ('token' in options ? {} : { token: tokenAt(START) });
+
+/**
+ * The retry tests' usual manager: its fetches wait until the test answers them (`f`, a {@link manualFetcher}),
+ * and it holds a token issued at the clock's start unless `token` says otherwise (`token: undefined`: no token,
+ * so the first fetch starts at once).
+ */
+export function withManualFetcher(options: SetupOptions = {}) {
+  const { random, ...rest } = options;
+  if (random !== undefined) vi.spyOn(Math, 'random').mockReturnValue(random);
+  const f = manualFetcher();
+  return { f, ...create({ ...startingToken(options), ...rest, fetchToken: f.fetchToken }) };
+}
+
+/** As {@link withManualFetcher}, with a {@link flaky} `fetchToken` on the manager's clock instead. */
+export function withFlakyFetcher(options: SetupOptions & { failures?: number; error?: () => unknown } = {}) {
+  const { random, failures, error, ...rest } = options;
+  if (random !== undefined) vi.spyOn(Math, 'random').mockReturnValue(random);
+  const clock = new ManualClock();
+  const fetchToken = flaky(clock.now, failures, error);
+  return { fetchToken, ...create({ ...startingToken(options), ...rest, fetchToken, clock }) };
 }
 
 /** The rejection of `promise` (fails the test when it resolves). */
