@@ -209,3 +209,79 @@ describe('resolveOptions: every option is read once', () => {
     expect(reads.get('random')).toBe(1);
   });
 });
+
+describe('resolveOptions: every wrong type and range, with its exact message and class', () => {
+  const getterThrows = (key: string) => ({
+    get [key](): never {
+      throw new Error('getter');
+    },
+  });
+  const clockBase = { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} };
+  // Options as thunks: the test runner formats its rows, and must not call the throwing getters.
+  const rows: Array<[() => unknown, typeof TypeError | typeof RangeError, string]> = [
+    [() => ({ token: 5 }), TypeError, 'token must be a string.'],
+    [() => ({ token, fetchToken: 5 }), TypeError, 'fetchToken must be a function.'],
+    [() => ({ token, aboutToExpireMs: '5' }), TypeError, 'aboutToExpireMs must be a number.'],
+    [() => ({ token, aboutToExpireMs: Number.NaN }), RangeError, 'aboutToExpireMs must be finite and >= 0.'],
+    [() => ({ token, fetchTimeoutMs: Number.POSITIVE_INFINITY }), RangeError, 'fetchTimeoutMs must be finite and > 0.'],
+    [() => ({ token, fetchTimeoutMs: -1 }), RangeError, 'fetchTimeoutMs must be finite and > 0.'],
+    [() => ({ token, clientTimeoutMs: 0 }), RangeError, 'clientTimeoutMs must be finite and > 0.'],
+    [() => ({ token, clientTimeoutMs: 'x' }), TypeError, 'clientTimeoutMs must be a number.'],
+    [() => ({ token, autoRefresh: 1 }), TypeError, 'autoRefresh must be a boolean.'],
+    [() => ({ token, retry: 5 }), TypeError, 'retry must be an object or false.'],
+    [() => ({ token, retry: null }), TypeError, 'retry must be an object or false.'],
+    [() => ({ token, retry: true }), TypeError, 'retry must be an object or false.'],
+    [() => ({ token, retry: { minDelayMs: -1 } }), RangeError, 'retry.minDelayMs must be finite and >= 0.'],
+    [() => ({ token, retry: { maxDelayMs: 'x' } }), TypeError, 'retry.maxDelayMs must be a number.'],
+    [() => ({ token, retry: { factor: 'x' } }), TypeError, 'retry.factor must be a number.'],
+    [() => ({ token, retry: getterThrows('factor') }), TypeError, 'retry.factor must be readable (its getter threw).'],
+    [() => ({ token, clockSkew: 'x' }), TypeError, "clockSkew must be 'auto' or a number."],
+    [() => ({ token, clockSkew: Number.NaN }), RangeError, 'clockSkew must be finite.'],
+    [() => ({ token, allowIdentityChange: 'yes' }), TypeError, 'allowIdentityChange must be a boolean.'],
+    [() => ({ token, identity: 5 }), TypeError, 'identity must be a string.'],
+    [() => ({ token, crossTab: 'x' }), TypeError, 'crossTab must be a boolean or { name: string }.'],
+    [() => ({ token, crossTab: { name: 42 } }), TypeError, 'crossTab must be a boolean or { name: string }.'],
+    [() => ({ token, crossTab: {} }), TypeError, 'crossTab must be a boolean or { name: string }.'],
+    [() => ({ token, crossTab: null }), TypeError, 'crossTab must be a boolean or { name: string }.'],
+    [() => ({ token, crossTab: getterThrows('name') }), TypeError, 'crossTab.name must be readable (its getter threw).'],
+    [() => ({ token, clock: 'x' }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
+    [() => ({ token, clock: null }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
+    [() => ({ token, clock: { now: () => 0 } }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
+    [() => ({ token, clock: { ...clockBase, setTimeout: 5 } }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
+    [() => ({ token, clock: { ...clockBase, clearTimeout: 5 } }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
+    [() => ({ token, clock: { ...clockBase, random: 5 } }), TypeError, 'clock.random must be a function.'],
+    [() => ({ token, clock: getterThrows('now') }), TypeError, 'clock.now must be readable (its getter threw).'],
+    [() => ({ token, logger: 5 }), TypeError, 'logger must be a function or a console-like object.'],
+    [() => ({ token, logger: null }), TypeError, 'logger must be a function or a console-like object.'],
+    [() => ({ token, logger: { debug() {}, info() {}, warn() {} } }), TypeError, 'logger must be a function or a console-like object.'],
+    [() => ({ token, logger: getterThrows('debug') }), TypeError, 'logger.debug must be readable (its getter threw).'],
+    [() => ('x'), TypeError, 'options must be an object.'],
+  ];
+  it.each(rows.map(([options, kind, message]) => ({ options, kind, message })))('$message (row %#)', ({ options, kind, message }) => {
+    const error = thrown(options());
+    expect(error.constructor).toBe(kind);
+    expect(error.message).toBe(message);
+  });
+
+  it('a console-like logger gets bound methods that call the originals on their object', () => {
+    const seen: unknown[] = [];
+    const logger = {
+      debug(this: unknown, ...args: unknown[]) { seen.push(['debug', this, ...args]); },
+      info(this: unknown, ...args: unknown[]) { seen.push(['info', this, ...args]); },
+      warn(this: unknown, ...args: unknown[]) { seen.push(['warn', this, ...args]); },
+      error(this: unknown, ...args: unknown[]) { seen.push(['error', this, ...args]); },
+    };
+    const resolved = resolveOptions({ token, logger }).logger as typeof logger;
+    const { debug, info, warn, error } = resolved;
+    debug(1);
+    info(2);
+    warn(3);
+    error(4);
+    expect(seen).toEqual([
+      ['debug', logger, 1],
+      ['info', logger, 2],
+      ['warn', logger, 3],
+      ['error', logger, 4],
+    ]);
+  });
+});
