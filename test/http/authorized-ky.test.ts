@@ -169,7 +169,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
 
     it("gives ky's own retries (here of a 503) the manager's token of the moment", async () => {
       const t1 = mintToken();
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       accepted.add(t2);
       const manager = newManager({ token: t1 });
       apiStatuses = [503];
@@ -187,7 +187,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
   describe('authorizedKy: a 401 from the API', () => {
     it('refreshes once and retries with the new token, which succeeds', async () => {
       const t1 = mintToken();
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2); // t1 was revoked server-side although it has not expired
       const manager = newManager({ token: t1 });
@@ -202,7 +202,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
 
     it('passes a second 401 to the caller as HTTPError 401', async () => {
       const t1 = mintToken();
-      issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts neither
+      issue = [mintToken({ at: Date.now() + 2000 })]; // the API accepts neither
       const api = authorizedKy(newManager({ token: t1 }), ky);
       const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
       expect(httpStatusOf(error)).toBe(401);
@@ -212,7 +212,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
 
     it('makes ten concurrent calls that all get 401 share exactly one token fetch', async () => {
       const t1 = mintToken();
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2);
       const api = authorizedKy(newManager({ token: t1 }), ky);
@@ -228,7 +228,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it('retries a 401 only once even when the instance has retry: 5', async () => {
-      issue = [mintToken({ at: Date.now() + 1000 })];
+      issue = [mintToken({ at: Date.now() + 2000 })];
       const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 5 }));
       const error = await api.get(`${server.origin}/api/me`).catch((e: unknown) => e);
       expect(httpStatusOf(error)).toBe(401);
@@ -237,7 +237,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it('retries a 401 once even when the instance has retry: 0', async () => {
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2);
       const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 0 }));
@@ -246,7 +246,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it('marks its retry, so an authorized instance wrapped again does not retry the retry', async () => {
-      issue = [mintToken({ at: Date.now() + 1000 })]; // the API accepts nothing
+      issue = [mintToken({ at: Date.now() + 2000 })]; // the API accepts nothing
       const manager = newManager({ token: mintToken() });
       const twice = authorizedKy(manager, authorizedKy(manager, ky.create({ retry: 0 })));
       const error = await twice.get(`${server.origin}/api/me`).catch((e: unknown) => e);
@@ -257,7 +257,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it('sends the same method, body, query string and headers again (POST with json)', async () => {
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2);
       const instance = ky.create({
@@ -282,7 +282,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it('sends a json body again from an instance with retry: 0 (ky 2 has then already sent the request it shows)', async () => {
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2);
       const api = authorizedKy(newManager({ token: mintToken() }), ky.create({ retry: 0 }));
@@ -296,7 +296,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it('sends a FormData body again with a Content-Type boundary that matches it, also with retry: 0', async () => {
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2);
       const form = new FormData();
@@ -314,7 +314,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
     });
 
     it("runs the instance's own hooks for the retry too", async () => {
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       issue = [t2];
       accepted.add(t2);
       const seen: number[] = [];
@@ -331,7 +331,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
 
     it('does not refresh when the token changed while the request was in flight: it retries with the new one', async () => {
       const t1 = mintToken();
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       accepted.add(t2);
       const manager = newManager({ token: t1 });
       let release!: () => void;
@@ -374,7 +374,7 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
   describe('authorizedKy: TokenProvider', () => {
     it('works with any object shaped like TokenProvider', async () => {
       const t1 = mintToken();
-      const t2 = mintToken({ at: Date.now() + 1000 });
+      const t2 = mintToken({ at: Date.now() + 2000 });
       accepted.add(t2);
       let current = t1;
       let refreshes = 0;

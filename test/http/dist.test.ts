@@ -28,7 +28,7 @@ let t2: string;
 
 beforeAll(async () => {
   t1 = mintToken();
-  t2 = mintToken({ at: Date.now() + 1000 });
+  t2 = mintToken({ at: Date.now() + 2000 });
   server = await startServer((req, res) => {
     if (req.url === '/token') return sendJson(res, 200, { accessToken: t2 });
     const ok = req.headers.authorization === `Bearer ${t2}`;
