@@ -251,3 +251,41 @@ describe('FanOut: late results', () => {
     expect(second.done).toBe(true);
   });
 });
+
+describe('FanOut: a push made from inside a push (a client pushing re-entrantly)', () => {
+  /** A synchronous client that pushes `inner` from inside its call with `trigger`. */
+  function pusher(fan: FanOut, trigger: string, inner: string) {
+    return { updateToken: (token: string) => void (token === trigger && fan.push(inner)) };
+  }
+
+  it('the outer push waits for a later client busy with the inner token', async () => {
+    const { fan } = setup();
+    fan.add(pusher(fan, 't1', 't2'));
+    const slow = waitingClient();
+    fan.add(slow.client);
+    const outer = track(fan.push('t1'));
+    await flush();
+    expect(slow.calls.map((c) => c.token)).toEqual(['t2']);
+    expect(outer.done).toBe(false);
+    slow.calls[0]!.resolve();
+    await flush();
+    expect(outer.done).toBe(true);
+  });
+
+  it('the outer push waits for the inner token a busy later client has waiting, not just its current call', async () => {
+    const { fan } = setup();
+    fan.add(pusher(fan, 't1', 't2'));
+    const slow = waitingClient();
+    fan.add(slow.client);
+    void fan.push('t0');
+    const outer = track(fan.push('t1'));
+    await flush();
+    slow.calls[0]!.resolve();
+    await flush();
+    expect(slow.calls.map((c) => c.token)).toEqual(['t0', 't2']);
+    expect(outer.done).toBe(false);
+    slow.calls[1]!.resolve();
+    await flush();
+    expect(outer.done).toBe(true);
+  });
+});
