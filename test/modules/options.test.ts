@@ -250,6 +250,8 @@ describe('resolveOptions: every wrong type and range, with its exact message and
     [() => ({ token, clock: { ...clockBase, setTimeout: 5 } }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
     [() => ({ token, clock: { ...clockBase, clearTimeout: 5 } }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
     [() => ({ token, clock: { ...clockBase, random: 5 } }), TypeError, 'clock.random must be a function.'],
+    [() => ({ token, clock: { setTimeout: () => 0, clearTimeout: () => {} } }), TypeError, 'clock must be a { now, setTimeout, clearTimeout } object.'],
+    [() => ({ token, refreshSpreadMs: 'x' }), TypeError, 'refreshSpreadMs must be a number.'],
     [() => ({ token, clock: getterThrows('now') }), TypeError, 'clock.now must be readable (its getter threw).'],
     [() => ({ token, logger: 5 }), TypeError, 'logger must be a function or a console-like object.'],
     [() => ({ token, logger: null }), TypeError, 'logger must be a function or a console-like object.'],
@@ -261,6 +263,12 @@ describe('resolveOptions: every wrong type and range, with its exact message and
     const error = thrown(options());
     expect(error.constructor).toBe(kind);
     expect(error.message).toBe(message);
+  });
+
+  it('without a clock, random draws from Math.random', () => {
+    const draw = resolveOptions({ token }).random();
+    expect(typeof draw).toBe('number');
+    expect(draw >= 0 && draw < 1).toBe(true);
   });
 
   it('a console-like logger gets bound methods that call the originals on their object', () => {
