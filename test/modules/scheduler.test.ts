@@ -142,3 +142,38 @@ describe('watchWindow', () => {
     expect(() => unwatch()).not.toThrow();
   });
 });
+
+describe('Scheduler and watchWindow: edges', () => {
+  it('a timer that fired is not cleared again when the next one is armed', async () => {
+    const clock = new ManualClock();
+    const cleared: unknown[] = [];
+    const spy: Clock = {
+      now: clock.now,
+      setTimeout: clock.setTimeout,
+      clearTimeout: (handle) => {
+        cleared.push(handle);
+        clock.clearTimeout(handle);
+      },
+    };
+    const scheduler = new Scheduler(spy, () => {});
+    scheduler.arm(clock.now() + 1000);
+    await clock.advance(1000);
+    scheduler.arm(clock.now() + 1000);
+    expect(cleared).toEqual([]);
+    scheduler.cancel();
+    expect(cleared).toHaveLength(1);
+  });
+
+  it('a window without a document: the window events only, and removing them does not throw', () => {
+    const win = new EventTarget();
+    vi.stubGlobal('window', win);
+    vi.stubGlobal('document', undefined);
+    const seen: string[] = [];
+    const stop = watchWindow((type) => seen.push(type));
+    win.dispatchEvent(new Event('focus'));
+    expect(seen).toEqual(['focus']);
+    expect(() => stop()).not.toThrow();
+    win.dispatchEvent(new Event('focus'));
+    expect(seen).toEqual(['focus']);
+  });
+});
