@@ -144,7 +144,7 @@ describe('watchWindow', () => {
 });
 
 describe('Scheduler and watchWindow: edges', () => {
-  it('a timer that fired is not cleared again when the next one is armed', async () => {
+  it('a timer that fired, or was cancelled, is not cleared again', async () => {
     const clock = new ManualClock();
     const cleared: unknown[] = [];
     const spy: Clock = {
@@ -160,6 +160,7 @@ describe('Scheduler and watchWindow: edges', () => {
     await clock.advance(1000);
     scheduler.arm(clock.now() + 1000);
     expect(cleared).toEqual([]);
+    scheduler.cancel();
     scheduler.cancel();
     expect(cleared).toHaveLength(1);
   });
