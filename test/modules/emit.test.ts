@@ -181,3 +181,17 @@ describe('emitIsolated', () => {
     expect(calls).toEqual(['a', 'b']);
   });
 });
+
+describe('emitIsolated: once and on with the same function', () => {
+  it('removes only the once registration: the on one still hears the next event', () => {
+    const emitter = new EventEmitter();
+    const calls: string[] = [];
+    const listener = (value: string) => calls.push(value);
+    emitter.on('x', listener);
+    emitter.once('x', listener);
+    emitIsolated(emitter, 'x', ['first']);
+    emitIsolated(emitter, 'x', ['second']);
+    expect(calls).toEqual(['first', 'first', 'second']);
+    expect(emitter.listenerCount('x')).toBe(1);
+  });
+});
