@@ -7,6 +7,7 @@ import { createManager, restoreMocksAfterManagers } from '../helpers/manager.js'
 import { installTabEnv } from '../helpers/tab-env.mjs';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
+import { catchReRaised } from '../helpers/re-raised.js';
 
 beforeEach(restoreMocksAfterManagers);
 
@@ -91,17 +92,7 @@ describe('logger', () => {
 
   it('is off by default, and a logger that throws does not break the manager', async () => {
     const clock = new ManualClock();
-    const queue = globalThis.queueMicrotask;
-    const raised: unknown[] = [];
-    vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((callback) =>
-      queue(() => {
-        try {
-          callback();
-        } catch (error) {
-          raised.push(error);
-        }
-      }),
-    );
+    const raised = catchReRaised();
     const manager = createManager({
       fetchToken: async () => mintToken({ at: clock.now() }),
       clock,

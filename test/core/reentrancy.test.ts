@@ -5,6 +5,7 @@ import type { AccessManagerError } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.mjs';
 import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
+import { catchReRaised } from '../helpers/re-raised.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -16,21 +17,6 @@ function setup() {
   return { clock, manager, mint: (secondsLater: number) => mintToken({ at: clock.now(), ttl: 3600 + secondsLater }) };
 }
 
-/** Catches what the manager re-raises apart (in a microtask), so that a throwing listener does not fail the run. */
-function catchReRaised(): unknown[] {
-  const raised: unknown[] = [];
-  const queue = globalThis.queueMicrotask;
-  vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((callback) =>
-    queue(() => {
-      try {
-        callback();
-      } catch (error) {
-        raised.push(error);
-      }
-    }),
-  );
-  return raised;
-}
 
 describe('a throwing listener', () => {
   it('does not keep the listeners after it from the event; its throw is re-raised apart', async () => {

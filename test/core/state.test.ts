@@ -7,6 +7,7 @@ import { ManualClock, flush } from '../helpers/clock.mjs';
 import { createManager, restoreMocksAfterManagers } from '../helpers/manager.js';
 import { MIN } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
+import { catchReRaised } from '../helpers/re-raised.js';
 
 beforeEach(restoreMocksAfterManagers);
 
@@ -152,17 +153,7 @@ describe('getSnapshot and subscribe', () => {
   });
 
   it('a throwing subscriber does not keep the others from the change', async () => {
-    const queue = globalThis.queueMicrotask;
-    const raised: unknown[] = [];
-    vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((callback) =>
-      queue(() => {
-        try {
-          callback();
-        } catch (error) {
-          raised.push(error);
-        }
-      }),
-    );
+    const raised = catchReRaised();
     const { clock, manager } = setup();
     const boom = new Error('subscriber bug');
     const states: string[] = [];

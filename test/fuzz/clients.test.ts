@@ -15,6 +15,7 @@ import { ManualClock, flush } from '../helpers/clock.mjs';
 import { START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
 import { Boom, type HostileSpec, build, hostileSpec, watchUnhandled } from './hostile.js';
+import { catchReRaised } from '../helpers/re-raised.js';
 
 const CLIENT_TIMEOUT_MS = 1000;
 /** Tokens for alice, each expiring one second after the one before. */
@@ -28,21 +29,6 @@ beforeAll(() => {
 afterAll(() => unhandled.stop());
 afterEach(() => vi.restoreAllMocks());
 
-/** Catches what the manager re-raises apart (a throwing listener), so that it does not fail the run. */
-function catchReRaised(): unknown[] {
-  const raised: unknown[] = [];
-  const queue = globalThis.queueMicrotask;
-  vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((callback) =>
-    queue(() => {
-      try {
-        callback();
-      } catch (error) {
-        raised.push(error);
-      }
-    }),
-  );
-  return raised;
-}
 
 const GOOD = ['sync', 'async', 'slow'] as const;
 const BAD = ['throws', 'rejects', 'hangs', 'thenThrows', 'thenGetterThrows', 'getterThrowsLater', 'settlesTwice', 'revokedLater'] as const;
