@@ -3,6 +3,7 @@ import type { AccessManager, AccessManagerError } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
 import { createManager } from '../helpers/manager.js';
 import { mintToken } from '../helpers/tokens.mjs';
+import { deferred } from '../helpers/deferred.js';
 
 let manager: AccessManager | undefined;
 
@@ -16,15 +17,6 @@ function setup(clientTimeoutMs = 10_000) {
   return { clock, manager, errors, next };
 }
 
-const deferred = () => {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 describe('fan-out to clients', () => {
   it('calls every client once per adopted token, without pushing on add', async () => {

@@ -3,6 +3,7 @@
 // to become strings. fast-check generates a plain description (printable, shrinkable) and `build` turns it into
 // the value inside the property, so a failing case prints as data and never as a proxy that throws when shown.
 import fc from 'fast-check';
+export { seeded } from '../helpers/random.js';
 
 /** Keys the library might read off a foreign error, result or client. */
 export const PROBED_KEYS = [
@@ -215,15 +216,3 @@ export function watchUnhandled(): { readonly reasons: unknown[]; settle(): Promi
   };
 }
 
-/** A small deterministic PRNG in [0, 1), for the `random` of a clock: property runs must replay exactly. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}

@@ -7,6 +7,7 @@ import type { AccessManagerError } from '../../src/errors.js';
 import { FanOut } from '../../src/fan-out.js';
 import type { TokenClient } from '../../src/types.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
+import { deferred } from '../helpers/deferred.js';
 
 function setup(timeoutMs = 10_000) {
   const clock = new ManualClock();
@@ -15,15 +16,6 @@ function setup(timeoutMs = 10_000) {
   return { clock, errors, fan };
 }
 
-function deferred() {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** A client whose calls wait for the test: `calls[i]` settles the i-th. */
 function waitingClient() {

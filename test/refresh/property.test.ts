@@ -22,6 +22,7 @@ import { ManualClock, flush } from '../helpers/clock.mjs';
 import { createManager } from '../helpers/manager.js';
 import { HOUR, MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
+import { seeded } from '../helpers/random.js';
 
 const RETRY = { minDelayMs: 500, maxDelayMs: 8 * SEC, factor: 2 };
 const FETCH_TIMEOUT_MS = 5 * SEC;
@@ -155,18 +156,6 @@ const CLIENT_REPORTS: Record<ClientReport, { error: () => unknown; tokenError: b
   },
 };
 
-/** xorshift32 in [0, 1): retry jitter that replays with the counterexample. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
 
 /** Unhandled rejections seen while the properties run (Node reports them between macrotasks). */
 const unhandled: unknown[] = [];
