@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { type AutoRefresh, createAutoRefresh } from './auto-refresh.js';
-import { Refusal } from './classify.js';
+import type { Refusal } from './classify.js';
 import { type ClientGuard, type ClientReason, createClientGuard, rejectedAgain } from './client-guard.js';
 import { CLIENT_EVENT, isTokenError, read } from './client-error.js';
 import { type CrossTabLink, openCrossTab } from './cross-tab.js';

@@ -3,10 +3,9 @@
 // revoked proxies), so it is read only through `read`.
 import { findTwilioCode, httpStatus, read } from './client-error.js';
 import { AccessManagerError } from './errors.js';
-import { type RetryPolicy, retryDelay } from './retry.js';
+import { MAX_RETRY_AFTER_MS, type RetryPolicy, retryDelay } from './retry.js';
 
-/** The longest wait a server's `Retry-After` (a failure's `retryAfterMs`) may impose: 10 minutes. */
-export const MAX_RETRY_AFTER_MS = 600_000;
+export { MAX_RETRY_AFTER_MS };
 
 /** A problem the manager itself found in an attempt (a timeout, a fetched value it refuses); its message is final. */
 export class Refusal {

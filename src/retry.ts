@@ -5,6 +5,9 @@ export interface RetryPolicy {
   factor: number;
 }
 
+/** The longest wait a server's `Retry-After` (a failure's `retryAfterMs`) may impose: 10 minutes. */
+export const MAX_RETRY_AFTER_MS = 600_000;
+
 export const DEFAULT_RETRY: RetryPolicy = { minDelayMs: 1000, maxDelayMs: 30_000, factor: 2 };
 
 /** Upper bound of the delay after the `failures`-th consecutive failure: min(max, min * factor^(failures-1)). */

@@ -1,7 +1,7 @@
 // `Retry-After` of a 429 or 503 from the token endpoint, as the wait the manager should keep before its next attempt.
 
-/** The longest wait a `Retry-After` header can ask for: a broken or hostile header must not stall the manager. */
-export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+// The manager caps a failure's `retryAfterMs` at the same bound: a broken or hostile header must not stall it.
+import { MAX_RETRY_AFTER_MS } from '../retry.js';
 
 /** Statuses whose `Retry-After` means "ask again later" (on a 3xx it is about redirects; on others not defined). */
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
