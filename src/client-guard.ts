@@ -32,7 +32,9 @@ export interface ClientGuard {
 }
 
 export function createClientGuard(policy: RetryPolicy, random: () => number): ClientGuard {
-  let spent: string | undefined;
+  // The token the last client-caused refresh was for; `undefined` when none was held (no token is a held state
+  // too: one refresh for it, then the backoff), `null` before the first.
+  let spent: string | undefined | null = null;
   let lastAt = -Infinity;
   let streak = 0;
   let retryAt: number | undefined;
@@ -40,7 +42,7 @@ export function createClientGuard(policy: RetryPolicy, random: () => number): Cl
   let heldReason: ClientReason = 'clientError';
   return {
     judge(now, token) {
-      const again = (token !== undefined && spent === token) || now - lastAt < CLIENT_REJECT_WINDOW_MS;
+      const again = spent === token || now - lastAt < CLIENT_REJECT_WINDOW_MS;
       if (!again) {
         streak = 0;
         return undefined;

@@ -47,11 +47,14 @@ describe('createClientGuard: judge', () => {
     expect(g.judge(T + 3_600_000, 'A')).toEqual({ retryInMs: 500, streak: 1 });
   });
 
-  it('without a token, only the minute counts', () => {
+  it('holding no token is a held state too: one refresh for it, then the backoff, however late', () => {
     const g = guard();
+    expect(g.judge(T, undefined)).toBeUndefined();
     g.started(T, undefined);
     expect(g.judge(T + 1, undefined)).toEqual({ retryInMs: 500, streak: 1 });
-    expect(g.judge(T + 60_000, undefined)).toBeUndefined();
+    expect(g.judge(T + 3_600_000, undefined)).toEqual({ retryInMs: 1000, streak: 2 });
+    // A token arriving ends it: a report about that token, a minute on, refreshes at once.
+    expect(g.judge(T + 3_660_000, 'A')).toBeUndefined();
   });
 
   it('the backoff grows with the streak: 0.5, 1, 2, 4, 8, 15, 15 s', () => {

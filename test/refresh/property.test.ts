@@ -557,6 +557,23 @@ describe('refresh engine properties', () => {
               ],
             },
           ],
+          [
+            {
+              // No token to be had (the endpoint refuses): two client reports a minute apart once caused two
+              // fetches, as if holding no token were not a held state.
+              startAgo: undefined,
+              offset: 0,
+              seed: 0,
+              mode: { type: 'fatal' },
+              commands: [
+                { c: 'advance', ms: 1 },
+                { c: 'clientError', what: 'expired' },
+                { c: 'advance', ms: MIN },
+                { c: 'clientError', what: 'expired' },
+                { c: 'mode', mode: { type: 'fail', delay: 0 } },
+              ],
+            },
+          ],
         ],
       },
     );
