@@ -1,4 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// React 18 lives in test/react18/node_modules (test/react18/package.json, a `file:` devDependency, so `npm ci`
+// installs it): there react-dom 18 finds react 18 beside it, away from the root's React 19.
+const react18 = fileURLToPath(new URL('./test/react18/node_modules/', import.meta.url));
 
 export default defineConfig({
   test: {
@@ -10,6 +15,20 @@ export default defineConfig({
           exclude: ['test/e2e/**', 'node_modules/**'],
           environment: 'happy-dom',
           typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.test.json' },
+          provide: { reactMajor: 19 },
+        },
+      },
+      {
+        // The hook tests once more, with `react`, `react-dom` and their subpaths (`react-dom/client`, ...) resolving
+        // to React 18, for the tests and for src/react alike.
+        test: {
+          name: 'react18',
+          include: ['test/react/hooks.test.ts', 'test/react/version.test.ts'],
+          environment: 'happy-dom',
+          provide: { reactMajor: 18 },
+        },
+        resolve: {
+          alias: [{ find: /^(react|react-dom)(\/.*)?$/, replacement: `${react18}$1$2` }],
         },
       },
       {

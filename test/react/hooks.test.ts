@@ -1,6 +1,7 @@
 // `token-warden/react` with real React: `react-dom/client` roots in happy-dom, updates inside `act`, an
-// AccessManager driven by a ManualClock and a fetcher the test answers by hand.
-import { createElement, Fragment } from 'react';
+// AccessManager driven by a ManualClock and a fetcher the test answers by hand. Run with React 19 (`unit`) and
+// React 18 (`react18`, vitest.config.ts).
+import { createElement, Fragment, version } from 'react';
 import { renderToString } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AccessManager, AccessManagerOptions, AccessManagerSnapshot } from '../../src/index.js';
@@ -38,6 +39,14 @@ function setup(options: Partial<AccessManagerOptions> = {}) {
   return { clock, manager, mint, label, describeSnapshot };
 }
 
+/**
+ * React 19 renders each snapshot published inside one `act` scope. React 18 renders only the last of them when
+ * several arrive in it: a fetched token is published as `refreshing` while its refresh finishes, then as `valid`,
+ * one microtask apart, and React 18 renders the second only. Either way no snapshot renders twice, and the screen
+ * ends on the current one.
+ */
+const REACT_18 = version.startsWith('18.');
+
 const unauthorized = () => Object.assign(new Error('token endpoint answered 401'), { status: 401 });
 
 describe('useAccessManager', () => {
@@ -57,11 +66,15 @@ describe('useAccessManager', () => {
     const view = await mount(Status, { source: manager });
     expect(view.text()).toBe('valid t1 ok');
 
+    /** Snapshots replaced inside the step that published them, which React 18 does not render (`REACT_18`). */
+    const superseded = new Set<AccessManagerSnapshot>();
     /** Runs `action`; then the screen shows `text`, and every snapshot published so far was rendered once. */
     const expectStep = async (action: () => unknown, text: string) => {
+      const from = published.length;
       await step(action);
       expect(view.text()).toBe(text);
-      expect(rendered).toEqual([initial, ...published]);
+      if (REACT_18) for (const snapshot of published.slice(from, -1)) superseded.add(snapshot);
+      expect(rendered).toEqual([initial, ...published].filter((snapshot) => !superseded.has(snapshot)));
       expect(rendered.at(-1)).toBe(manager.getSnapshot());
     };
     await expectStep(() => {}, 'valid t1 ok');
@@ -89,12 +102,12 @@ describe('useAccessManager', () => {
     await expectStep(() => clock.advance(10 * MIN), 'expired t3 ok');
 
     // One render per snapshot change, never one for an unchanged snapshot. (The adopted token is published while
-    // its refresh is still finishing: `refreshing t2`, then `valid t2`.)
+    // its refresh is still finishing: `refreshing t2`, then `valid t2`, which React 18 renders as one change.)
     expect(new Set(rendered).size).toBe(rendered.length);
     expect(rendered.map(describeSnapshot)).toEqual([
       'valid t1 ok',
       'refreshing t1 ok',
-      'refreshing t2 ok',
+      ...(REACT_18 ? [] : ['refreshing t2 ok']),
       'valid t2 ok',
       'refreshing t2 ok',
       'failed t2 FETCH_UNAUTHORIZED',
@@ -162,36 +175,43 @@ describe('useToken', () => {
     }
     const published: string[] = [];
     manager.subscribe((snapshot) => published.push(describeSnapshot(snapshot)));
+    // The status view's renders: one per published snapshot, less those React 18 skips (`REACT_18`).
+    let skipped = 0;
+    const change = async (action: () => unknown) => {
+      const from = published.length;
+      await step(action);
+      if (REACT_18) skipped += Math.max(0, published.length - from - 1);
+    };
     const view = await mount(App, { source: manager });
     expect(view.text()).toBe('valid t1 ok | t1');
     expect(renders).toEqual({ token: 1, status: 1 });
 
     // A failed refresh: state and lastError change, the token does not.
     let failing: Promise<unknown> = Promise.resolve();
-    await step(() => void (failing = manager.refresh().catch(() => {})));
-    await step(() => {
+    await change(() => void (failing = manager.refresh().catch(() => {})));
+    await change(() => {
       next().reject(new Error('503'));
       return failing;
     });
     expect(view.text()).toBe('valid t1 FETCH_FAILED | t1');
-    expect(renders).toEqual({ token: 1, status: 1 + published.length });
+    expect(renders).toEqual({ token: 1, status: 1 + published.length - skipped });
 
     // A successful one: one render of the token view, for the new token.
     let refreshed: Promise<unknown> = Promise.resolve();
-    await step(() => void (refreshed = manager.refresh()));
-    await step(() => {
+    await change(() => void (refreshed = manager.refresh()));
+    await change(() => {
       next().resolve(mint(3601));
       return refreshed;
     });
     expect(view.text()).toBe('valid t2 ok | t2');
-    expect(renders).toEqual({ token: 2, status: 1 + published.length });
+    expect(renders).toEqual({ token: 2, status: 1 + published.length - skipped });
 
     // Time-driven state changes leave it alone too.
-    await step(() => clock.advance(3601_000 - 3 * MIN));
+    await change(() => clock.advance(3601_000 - 3 * MIN));
     expect(view.text()).toBe('aboutToExpire t2 ok | t2');
-    await step(() => clock.advance(3 * MIN));
+    await change(() => clock.advance(3 * MIN));
     expect(view.text()).toBe('expired t2 ok | t2');
-    expect(renders).toEqual({ token: 2, status: 1 + published.length });
+    expect(renders).toEqual({ token: 2, status: 1 + published.length - skipped });
     expect(published).toEqual([
       'refreshing t1 ok',
       'valid t1 FETCH_FAILED',
