@@ -34,6 +34,29 @@ const declareDisposeSymbol = () => ({
   renderChunk: (code) => (code.includes('Symbol.dispose') ? `${code.trimEnd()}\n${disposeSymbol}` : null),
 });
 
+// Property names the UMD file may shorten: only names of the core's own internal objects (the held token, the
+// resolved options, the refresh cycle and its host, auto-refresh, client guard, fan-out entries and batches, the
+// scheduler, the snapshot store, the cross-tab link). Terser renames a name everywhere in the bundle, so each one
+// must be none of: a name in dist/index.d.mts (public API, options, events and their payloads), a logger detail
+// key, a field of the cross-tab messages, a property read from the app's or a server's objects (status, code,
+// cause, serverTime, retryAfterMs, ...), a property of a built-in or DOM object the core uses, nor one of
+// eventemitter3's. The ESM and CJS files are not minified and keep every name.
+const internalProperties = new RegExp(
+  `^(${[
+    // held-token.ts, options.ts
+    'decoded', 'aboutFired', 'expiredFired', 'expiredAtStart', 'aboutMs', 'spreadMs', 'fixedSkew', 'fetcher',
+    // refresh-cycle.ts and its host
+    'phase', 'startToken', 'start', 'tick', 'retryNow', 'fetching', 'answer', 'cancel', 'nextDeadline', 'run',
+    'result', 'changed',
+    // auto-refresh.ts, client-guard.ts, scheduler.ts, snapshot-store.ts
+    'open', 'fetched', 'due', 'judge', 'started', 'hold', 'holding', 'arm', 'current', 'commit',
+    // fan-out.ts
+    'checkGrants', 'remove', 'seq', 'batch', 'also', 'nextToken', 'nextBatches', 'ok', 'fail', 'left', 'done', 'timer',
+    // cross-tab.ts
+    'lastAskAt', 'publish', 'ask', 'withLock',
+  ].join('|')})$`,
+);
+
 export default [
   ...Object.entries(entries).flatMap(([name, input]) => [
     {
@@ -57,7 +80,20 @@ export default [
   ]),
   {
     input: entries.index,
-    plugins: [nodeResolve({ browser: true }), commonjs(), ts(), terser({ compress: { passes: 2 }, format: { comments: false } })],
+    plugins: [
+      nodeResolve({ browser: true }),
+      // eventemitter3 is plain CommonJS (`module.exports = EventEmitter`): hoisted, no lazy-require wrapper nor
+      // `__esModule` interop helper.
+      commonjs({ strictRequires: false, defaultIsModuleExports: true }),
+      ts(),
+      terser({
+        ecma: 2020,
+        // `unsafe` here only turns `new Array(n)` into `Array(n)` and template literals of strings into `+`.
+        compress: { passes: 3, unsafe: true },
+        mangle: { properties: { regex: internalProperties } },
+        format: { comments: false },
+      }),
+    ],
     output: { file: 'dist/token-warden.umd.min.js', format: 'umd', name: 'TokenWarden', exports: 'named' },
   },
 ];
