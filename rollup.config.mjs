@@ -40,7 +40,9 @@ const declareDisposeSymbol = () => ({
 // must be none of: a name in dist/index.d.mts (public API, options, events and their payloads), a logger detail
 // key, a field of the cross-tab messages, a property read from the app's or a server's objects (status, code,
 // cause, serverTime, retryAfterMs, ...), a property of a built-in or DOM object the core uses, nor one of
-// eventemitter3's. The ESM and CJS files are not minified and keep every name.
+// eventemitter3's. Terser keeps names that DOM objects have (cancel, open, start, ...) unless `builtins` is on; it is
+// on because the core calls none of these names on a built-in. The ESM and CJS files are not minified and keep
+// every name.
 const internalProperties = new RegExp(
   `^(${[
     // held-token.ts, options.ts
@@ -88,9 +90,9 @@ export default [
       ts(),
       terser({
         ecma: 2020,
-        // `unsafe` here only turns `new Array(n)` into `Array(n)` and template literals of strings into `+`.
+        // `unsafe` here only turns `new Array(n)` into `Array(n)` and template literals of strings and numbers into `+`.
         compress: { passes: 3, unsafe: true },
-        mangle: { properties: { regex: internalProperties } },
+        mangle: { properties: { regex: internalProperties, builtins: true } },
         format: { comments: false },
       }),
     ],
