@@ -57,19 +57,19 @@ function option(value: object, key: string, name = key): unknown {
   }
 }
 
-function checkNumber(name: string, value: unknown, fallback: number, positive: boolean, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalid(name, 'a number');
-  if (!Number.isFinite(value) || value < min || (positive && value === 0)) {
-    throw invalid(name, `finite and ${positive ? '> 0' : `>= ${min}`}`, true);
-  }
-  return value;
+/** `value`, or `fallback` when it is undefined. @throws TypeError `<name> must be a <type>.` */
+function typed<T>(name: string, value: unknown, type: string, fallback?: T): T {
+  if (value === undefined) return fallback as T;
+  if (typeof value !== type) throw invalid(name, `a ${type}`);
+  return value as T;
 }
 
-function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalid(name, 'a boolean');
-  return value;
+function checkNumber(name: string, value: unknown, fallback: number, positive?: boolean, min = 0): number {
+  const number = typed(name, value, 'number', fallback);
+  if (!Number.isFinite(number) || number < min || (positive && number === 0)) {
+    throw invalid(name, `finite and ${positive ? '> 0' : `>= ${min}`}`, true);
+  }
+  return number;
 }
 
 function checkRetry(value: unknown): RetryPolicy | false {
@@ -77,11 +77,12 @@ function checkRetry(value: unknown): RetryPolicy | false {
   if (value === false) return false;
   if (value === undefined) return { ...fallback };
   if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
-  const field = (key: string) => option(value, key, `retry.${key}`);
-  const minDelayMs = checkNumber('retry.minDelayMs', field('minDelayMs'), fallback.minDelayMs, false);
-  const maxDelayMs = checkNumber('retry.maxDelayMs', field('maxDelayMs'), Math.max(fallback.maxDelayMs, minDelayMs), false);
+  const field = (key: keyof RetryPolicy, fallback: number, min?: number) =>
+    checkNumber(`retry.${key}`, option(value, key, `retry.${key}`), fallback, false, min);
+  const minDelayMs = field('minDelayMs', fallback.minDelayMs);
+  const maxDelayMs = field('maxDelayMs', Math.max(fallback.maxDelayMs, minDelayMs));
   if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
-  return { minDelayMs, maxDelayMs, factor: checkNumber('retry.factor', field('factor'), fallback.factor, false, 1) };
+  return { minDelayMs, maxDelayMs, factor: field('factor', fallback.factor, 1) };
 }
 
 function checkCrossTab(value: unknown): string | undefined {
@@ -103,50 +104,53 @@ function checkClock(value: unknown): [Clock, () => number] {
   if (typeof now !== 'function' || typeof setTimeout !== 'function' || typeof clearTimeout !== 'function') {
     throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
   }
-  if (random !== undefined && typeof random !== 'function') throw invalid('clock.random', 'a function');
-  return [clock as Clock, random ? () => (random as () => number).call(clock) : () => Math.random()];
+  return [clock as Clock, typed('clock.random', random, 'function') ? () => (random as () => number).call(clock) : () => Math.random()];
 }
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 function checkLogger(value: unknown): Logger | undefined {
   if (value === undefined || typeof value === 'function') return value as Logger | undefined;
-  const methods = typeof value === 'object' && value !== null ? ['debug', 'info', 'warn', 'error'].map((level) => option(value, level, `logger.${level}`)) : [];
+  const methods = typeof value === 'object' && value !== null ? LEVELS.map((level) => option(value, level, `logger.${level}`)) : [];
   if (methods.length === 0 || methods.some((method) => typeof method !== 'function')) {
     throw invalid('logger', 'a function or a console-like object');
   }
-  const [debug, info, warn, error] = methods as Array<(...data: unknown[]) => void>;
   // Bound once: `console` methods need their object in some environments.
-  return { debug: debug!.bind(value), info: info!.bind(value), warn: warn!.bind(value), error: error!.bind(value) };
+  return Object.fromEntries(LEVELS.map((level, i) => [level, (methods[i] as () => void).bind(value)])) as Logger;
 }
 
 /** Validates `options` and applies the defaults. @throws TypeError or RangeError naming the option. */
 export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
-  const get = <K extends keyof AccessManagerOptions>(key: K) => option(options, key) as unknown;
-  const token = get('token');
-  const fetcher = get('fetchToken');
-  if (token !== undefined && typeof token !== 'string') throw invalid('token', 'a string');
-  if (fetcher !== undefined && typeof fetcher !== 'function') throw invalid('fetchToken', 'a function');
+  // Reads an option; with a `type`, checks it is one (or undefined, then `fallback`).
+  const get = <T>(key: keyof AccessManagerOptions, type?: string, fallback?: T): T => {
+    const value = option(options, key);
+    return type ? typed(key, value, type, fallback) : (value as T);
+  };
+  const number = (key: keyof AccessManagerOptions, fallback: number, positive?: boolean) =>
+    checkNumber(key, get(key), fallback, positive);
+  const token = get<string | undefined>('token', 'string');
+  const fetcher = get<TokenFetcher | undefined>('fetchToken', 'function');
   if (token === undefined && fetcher === undefined) throw new TypeError('token or fetchToken is required.');
-  const aboutMs = checkNumber('aboutToExpireMs', get('aboutToExpireMs'), DEFAULTS.aboutToExpireMs, false);
-  const spreadMs = checkNumber('refreshSpreadMs', get('refreshSpreadMs'), aboutMs / 2, false);
+  const aboutMs = number('aboutToExpireMs', DEFAULTS.aboutToExpireMs);
+  const spreadMs = number('refreshSpreadMs', aboutMs / 2);
   // At least half the window stays for retries after the (spread) refresh starts.
   if (spreadMs > aboutMs / 2) throw invalid('refreshSpreadMs', 'at most half of aboutToExpireMs', true);
-  const autoRefresh = checkBoolean('autoRefresh', get('autoRefresh'), fetcher !== undefined);
-  const fetchTimeoutMs = checkNumber('fetchTimeoutMs', get('fetchTimeoutMs'), DEFAULTS.fetchTimeoutMs, true);
+  const autoRefresh = get('autoRefresh', 'boolean', fetcher !== undefined);
+  const fetchTimeoutMs = number('fetchTimeoutMs', DEFAULTS.fetchTimeoutMs, true);
   const retry = checkRetry(get('retry'));
-  const clientTimeoutMs = checkNumber('clientTimeoutMs', get('clientTimeoutMs'), DEFAULTS.clientTimeoutMs, true);
+  const clientTimeoutMs = number('clientTimeoutMs', DEFAULTS.clientTimeoutMs, true);
   const skew = get('clockSkew');
   if (skew !== undefined && skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
   if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
-  const allowIdentityChange = checkBoolean('allowIdentityChange', get('allowIdentityChange'), false);
-  const identity = get('identity');
-  if (identity !== undefined && typeof identity !== 'string') throw invalid('identity', 'a string');
+  const allowIdentityChange = get('allowIdentityChange', 'boolean', false);
+  const identity = get<string | undefined>('identity', 'string');
   const crossTab = checkCrossTab(get('crossTab'));
   const [clock, random] = checkClock(get('clock'));
   const logger = checkLogger(get('logger'));
   return {
     token,
-    fetcher: fetcher as TokenFetcher | undefined,
+    fetcher,
     aboutMs,
     spreadMs,
     autoRefresh,
