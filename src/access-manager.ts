@@ -111,10 +111,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#autoRefresh = createAutoRefresh(policy, resolved.spreadMs, resolved.random);
     this.#clientGuard = createClientGuard(policy, resolved.random);
     this.#cycleHost = {
-      clock,
-      fetchTimeoutMs: resolved.fetchTimeoutMs,
-      retry: resolved.retry,
-      random: resolved.random,
+      // clock, fetchTimeoutMs, retry, random
+      ...resolved,
       run: (cycle, attempt, signal) => this.#runAttempt(cycle, attempt, signal),
       result: () => this.#held!.token,
       changed: (cycle, error) => this.#cycleChanged(cycle, error),
@@ -170,12 +168,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** Expiry of the current token (server time, from `exp`). */
   get expiresAt(): Date | undefined {
-    return this.#held ? new Date(this.#held.exp) : undefined;
+    return this.#describe().expiresAt;
   }
 
   /** `grants.identity` (or `sub`) of the current token. */
   get identity(): string | undefined {
-    return this.#held?.decoded.identity;
+    return this.#describe().identity;
   }
 
   /** `grants` of the current token (`{}` when there is none). */
@@ -384,19 +382,23 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#skew = skew;
   }
 
+  #now(): number {
+    return this.#options.clock.now();
+  }
+
   #serverNow(skew = this.#skew): number {
-    return this.#options.clock.now() + skew;
+    return this.#now() + skew;
   }
 
   /** The skew to use after seeing `decoded` (and a server time, from the fetcher or a peer). */
   #learnSkew(decoded: DecodedToken, serverTime?: number): number {
-    const { fixedSkew, clock } = this.#options;
+    const { fixedSkew } = this.#options;
     if (serverTime !== undefined && !this.#implausibleSeen && !plausible(decoded, serverTime)) {
       // Reported once: a server (or peer) whose time is wrong is wrong on every fetch.
       this.#implausibleSeen = true;
       this.#log?.('warn', 'skew.ignored', { serverTime });
     }
-    return fixedSkew ?? learnSkew(this.#skew, decoded, clock.now(), serverTime);
+    return fixedSkew ?? learnSkew(this.#skew, decoded, this.#now(), serverTime);
   }
 
   /** True when there is no token or the current one is inside the about-to-expire window. */
@@ -410,7 +412,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    */
   #tick(): void {
     if (this.#disposed) return;
-    const now = this.#options.clock.now();
+    const now = this.#now();
     this.#cycle?.tick(now);
     // The state may have moved with the clock alone (valid -> aboutToExpire -> expired): announced before the
     // events of that moment and before a refresh they start, so no state is skipped.
@@ -528,7 +530,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       return;
     }
     // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
-    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#options.clock.now() + peerSkew);
+    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#now() + peerSkew);
     const accepted = acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow());
     // Not taken: expired, older, the same age, or another identity's.
     this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', { fingerprint: fingerprint(token) });
@@ -568,7 +570,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // A refresh held back answers this client too.
     const guard = this.#clientGuard;
     if (guard.holding) return;
-    const now = this.#options.clock.now();
+    const now = this.#now();
     const token = this.#held?.token;
     const backoff = guard.judge(now, token);
     if (!backoff) {
@@ -582,7 +584,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   }
 
   #clientStart(reason: ClientReason): void {
-    this.#clientGuard.started(this.#options.clock.now(), this.#held?.token);
+    this.#clientGuard.started(this.#now(), this.#held?.token);
     this.#startCycle(reason).catch(noop);
   }
 
@@ -641,7 +643,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** Calls the fetcher and adopts what it returns, or throws why not (a {@link Refusal} or the fetcher's error). */
   async #fetchOnce(cycle: RefreshCycle, attempt: number, signal: AbortSignal): Promise<void> {
     const fetcher = this.#options.fetcher!;
-    const startedAt = this.#options.clock.now();
+    const startedAt = this.#now();
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
@@ -661,7 +663,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#log?.('info', 'fetch.done', {
       reason: cycle.reason,
       attempt,
-      durationMs: this.#options.clock.now() - startedAt,
+      durationMs: this.#now() - startedAt,
       fingerprint: fingerprint(token),
       outcome: token === before?.token ? 'same' : problem ? 'older' : 'new',
     });
@@ -673,7 +675,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // next automatic refresh is armed for the end of the storm hold directly.
     const windowOpen = before !== undefined && before === this.#held && before.aboutFired && this.#autoRefreshes();
     const inside = this.#insideWindow();
-    this.#autoRefresh.fetched(this.#options.clock.now(), inside, windowOpen);
+    this.#autoRefresh.fetched(this.#now(), inside, windowOpen);
     if (inside) this.#log?.('warn', 'refresh.held', { why: 'storm guard', at: this.#autoRefresh.nextDeadline() });
   }
 
