@@ -96,6 +96,14 @@ async function minify({ input, code, external = [], pure = [] }) {
   return output[0].code;
 }
 
+/** The gzip -9 budget of `file` in dist/, as test/size.test.ts states it (one place for the number). */
+function sizeBudget(file) {
+  const source = readFileSync(join(root, 'test/size.test.ts'), 'utf8');
+  const match = source.match(new RegExp(`'${file.replace(/\./g, '\\.')}':\\s*(\\d+)`));
+  if (!match) throw new Error(`no budget for ${file} in test/size.test.ts`);
+  return Number(match[1]);
+}
+
 async function benchSize() {
   progress('size');
   const dist = (file) => join(root, 'dist', file);
@@ -110,19 +118,19 @@ async function benchSize() {
     : { size: gzip9(await minify({ input: join(root, 'node_modules/twilio-common/lib/index.js') })), how: 'lib/ minified here' };
   const oidc = gzip9(readFileSync(join(root, 'node_modules/oidc-client-ts/dist/browser/oidc-client-ts.min.js')));
 
-  const target = { max: 4 * KB, stretch: 3 * KB };
-  const coreVerdict = coreSize <= target.max;
-  const coreNote = coreSize <= target.stretch ? 'PASS (stretch)' : undefined;
+  // The size targets are the budgets in test/size.test.ts (gzip -9 of the files as shipped). The core ESM bundle
+  // minified here ships nowhere, so it has no budget of its own: its rows compare it with the peers. The UMD file
+  // is the core as a <script> tag downloads it (minified with the build's own terser settings).
+  const umdBudget = sizeBudget('token-warden.umd.min.js');
   row({
     group: 'size',
     name: 'Core min+gzip vs twilio-common AccessManager',
     ours: bytes(coreSize),
     peer: `${bytes(twilioCommon.size)} (${twilioCommon.how})`,
     ratio: ratio(coreSize, twilioCommon.size),
-    target: '≤ 4 KB (stretch 3 KB)',
-    pass: coreVerdict,
-    verdict: coreNote,
-    raw: { coreSize, umdSize, twilioCommon: twilioCommon.size },
+    target: 'info',
+    pass: null,
+    raw: { coreSize, umdSize, umdBudget, twilioCommon: twilioCommon.size },
   });
   row({
     group: 'size',
@@ -130,19 +138,18 @@ async function benchSize() {
     ours: bytes(coreSize),
     peer: `${bytes(oidc)} (published dist/browser min)`,
     ratio: ratio(coreSize, oidc),
-    target: '≤ 4 KB (stretch 3 KB)',
-    pass: coreVerdict,
-    verdict: coreNote,
+    target: 'info',
+    pass: null,
   });
   if (umdSize !== undefined) {
     row({
       group: 'size',
       name: 'UMD file (dist/token-warden.umd.min.js) vs core ESM bundle',
-      ours: bytes(umdSize),
+      ours: `${umdSize} B`,
       peer: `${bytes(coreSize)} (core ESM above)`,
       ratio: ratio(umdSize, coreSize),
-      target: '≤ 4 KB',
-      pass: umdSize <= target.max,
+      target: `≤ ${umdBudget} B (budget in test/size.test.ts)`,
+      pass: umdSize <= umdBudget,
     });
   }
 
