@@ -3,10 +3,17 @@
 // letting them fail the run. The spy is restored with the other mocks (vi.restoreAllMocks).
 import { vi } from 'vitest';
 
-/** Starts collecting what is re-raised in microtasks from now on; returns the array they are pushed to. */
+// The real one, taken once: a second call before the mocks are restored (a property whose run failed before its
+// restore, then shrinks) must not wrap the spy in itself, which recursed until the stack overflowed and hid the
+// failure that came first.
+const queue = globalThis.queueMicrotask;
+
+/**
+ * Starts collecting what is re-raised in microtasks from now on; returns the array they are pushed to. A later
+ * call takes over: errors go to the newest array.
+ */
 export function catchReRaised(): unknown[] {
   const raised: unknown[] = [];
-  const queue = globalThis.queueMicrotask;
   vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((callback) =>
     queue(() => {
       try {
