@@ -44,6 +44,12 @@ describe('read', () => {
   ])('%s', (_label, value, expected) => {
     expect(read(value, 'a')).toBe(expected);
   });
+
+  it("reads no property of a primitive, not even one it has (a string's length, a number's toFixed)", () => {
+    expect(read('abc', 'length')).toBeUndefined();
+    expect(read(5, 'toFixed')).toBeUndefined();
+    expect(read(true, 'valueOf')).toBeUndefined();
+  });
 });
 
 describe('walkErrorChain', () => {
@@ -84,6 +90,11 @@ describe('walkErrorChain', () => {
     expect(visited(top).order).toEqual([top, fn]);
     expect(visited('just a string').order).toEqual([]);
     expect(visited(revoked()).order).toHaveLength(1);
+  });
+
+  it('skips a null link: the visitor never sees null', () => {
+    const top = { cause: null, originalError: null };
+    expect(visited(top).order).toEqual([top]);
   });
 
   it('stops at the first node the visitor accepts, returning true', () => {
@@ -134,6 +145,7 @@ describe('httpStatus', () => {
     ['a non-numeric one falls through to the next', { response: { status: 'x' }, status: 401 }, 401],
     ['a throwing response getter falls through', throwing('response', { status: 429 }), 429],
     ['a numeric string', { status: '404' }, 404],
+    ['a blank string (Number would make it 0)', { status: '  ' }, undefined],
     ['none', { message: 'x' }, undefined],
     ['not looked for in the cause', { cause: { status: 401 } }, undefined],
     ['a revoked proxy', revoked(), undefined],
