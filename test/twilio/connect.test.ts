@@ -328,3 +328,235 @@ describe('a twilsock client whose connection is closing', () => {
     disconnect();
   });
 });
+
+describe('a twilsock client whose connection is closing: the edges', () => {
+  /** A Sync-like client in `state`, and a recorder manager through which the test pushes tokens. */
+  function closing(state: string, updateToken: (token: string) => void | Promise<unknown> = () => {}) {
+    const client = Object.assign(new NodeEmitter(), { connectionState: state, updateToken });
+    const pushed: Array<(token: string) => unknown> = [];
+    const manager = recorder({
+      addClient(registered) {
+        pushed.push((token) => registered.updateToken(token));
+        return () => {};
+      },
+    });
+    const disconnect = connectTwilioClient(manager, client, { name: 'sync' });
+    const move = (next: string) => {
+      client.connectionState = next;
+      client.emit('connectionStateChanged', next);
+    };
+    return { client, push: (token: string) => pushed[0]!(token), move, disconnect };
+  }
+
+  it('keeps waiting through another "disconnecting" state event, then hands over what updateToken returns', async () => {
+    const result = { updated: true };
+    const received: string[] = [];
+    const { client, push, move } = closing('disconnecting', (token) => {
+      received.push(token);
+      return result as unknown as Promise<unknown>;
+    });
+    const pending = push('t1');
+    move('disconnecting');
+    await Promise.resolve();
+    expect(received).toEqual([]);
+    expect(client.listenerCount('connectionStateChanged')).toBe(1);
+    move('connecting');
+    await expect(pending).resolves.toBe(result);
+    expect(received).toEqual(['t1']);
+  });
+
+  it('rejects every waiting push with the error updateToken throws once the state moves on', async () => {
+    const boom = new Error('client destroyed');
+    const { push, move } = closing('disconnecting', () => {
+      throw boom;
+    });
+    const first = push('t1');
+    const second = push('t2');
+    move('disconnected');
+    await expect(first).rejects.toBe(boom);
+    await expect(second).rejects.toBe(boom);
+  });
+
+  it('hands nothing over after a disconnect, and takes its state listener back', async () => {
+    const received: string[] = [];
+    const { client, push, move, disconnect } = closing('disconnecting', (token) => void received.push(token));
+    void push('t1');
+    expect(client.listenerCount('connectionStateChanged')).toBe(1);
+    disconnect();
+    expect(client.listenerCount('connectionStateChanged')).toBe(0);
+    move('connected');
+    await Promise.resolve();
+    expect(received).toEqual([]);
+  });
+
+  it('an emitter whose off() throws: the listener left behind does nothing, and never throws into emit', async () => {
+    const received: string[] = [];
+    const inner = new NodeEmitter();
+    const client = {
+      connectionState: 'disconnecting',
+      updateToken: (token: string) => void received.push(token),
+      on: (event: string, listener: (...args: unknown[]) => void) => inner.on(event, listener),
+      off: () => {
+        throw new Error('off is broken');
+      },
+    };
+    const pushed: Array<(token: string) => unknown> = [];
+    const manager = recorder({
+      addClient(registered) {
+        pushed.push((token) => registered.updateToken(token));
+        return () => {};
+      },
+    });
+    const disconnect = connectTwilioClient(manager, client);
+    const first = pushed[0]!('t1');
+    client.connectionState = 'connected';
+    expect(() => inner.emit('connectionStateChanged', 'connected')).not.toThrow();
+    await first;
+    expect(received).toEqual(['t1']);
+    // The listener is still there; with nothing waiting it hands nothing over.
+    expect(() => inner.emit('connectionStateChanged', 'connected')).not.toThrow();
+    expect(received).toEqual(['t1']);
+
+    // Waiting again, then disconnected: the stale listener finds the client gone and hands nothing over.
+    client.connectionState = 'disconnecting';
+    const second = pushed[0]!('t2');
+    expect(() => disconnect()).not.toThrow();
+    client.connectionState = 'connected';
+    expect(() => inner.emit('connectionStateChanged', 'connected')).not.toThrow();
+    await Promise.resolve();
+    expect(received).toEqual(['t1']);
+    void second;
+  });
+
+  it('a client whose connectionState getter throws is registered as it is', () => {
+    const client = Object.defineProperty(new FakeSyncClient(), 'connectionState', {
+      get(): never {
+        throw new Error('getter');
+      },
+    });
+    const manager = recorder();
+    connectTwilioClient(manager, client);
+    expect(manager.added[0]?.client).toBe(client);
+  });
+
+  it('a client with a connectionState is wrapped, one without is registered as it is', () => {
+    const manager = recorder();
+    const plain = new FakeSyncClient();
+    const stateful = Object.assign(new FakeSyncClient(), { connectionState: 'connected' });
+    connectTwilioClient(manager, plain);
+    connectTwilioClient(manager, stateful);
+    expect(manager.added[0]?.client).toBe(plain);
+    expect(manager.added[1]?.client).not.toBe(stateful);
+  });
+});
+
+describe('default names: only the full method set counts', () => {
+  it.each([
+    ['register and connect without unregister', ['register', 'connect']],
+    ['createConversation without getConversationBySid', ['createConversation']],
+    ['getConversationBySid without createConversation', ['getConversationBySid']],
+    ['document, list and map without stream', ['document', 'list', 'map']],
+  ])('%s: no name', (_label, methods) => {
+    class Unknown extends NodeEmitter {
+      updateToken(): void {}
+    }
+    const client = Object.assign(new Unknown(), Object.fromEntries(methods.map((m) => [m, () => {}])));
+    const manager = recorder();
+    connectTwilioClient(manager, client);
+    expect(manager.added[0]?.options).toEqual({});
+  });
+
+  it('names a client with createConversation and getConversationBySid (without getSubscribedConversations)', () => {
+    class Other extends NodeEmitter {
+      updateToken(): void {}
+      createConversation(): void {}
+      getConversationBySid(): void {}
+    }
+    const manager = recorder();
+    connectTwilioClient(manager, new Other());
+    expect(manager.added[0]?.options).toEqual({ name: 'conversations' });
+  });
+
+  it('leaves name out entirely, and copes with a client without a prototype', () => {
+    const inner = new NodeEmitter();
+    const client = Object.assign(Object.create(null) as object, {
+      updateToken: (_token: string) => {},
+      on: (event: string, listener: (...args: unknown[]) => void) => inner.on(event, listener),
+      off: (event: string, listener: (...args: unknown[]) => void) => inner.off(event, listener),
+    });
+    const manager = recorder();
+    connectTwilioClient(manager, client);
+    expect(manager.added[0]?.options).toStrictEqual({});
+    expect('name' in manager.added[0]!.options!).toBe(false);
+  });
+
+  it('names a ConversationsClient by its constructor, and getSubscribedConversations alone', () => {
+    class ConversationsClient extends NodeEmitter {
+      updateToken(): void {}
+    }
+    class Other extends NodeEmitter {
+      updateToken(): void {}
+      getSubscribedConversations(): void {}
+    }
+    const manager = recorder();
+    connectTwilioClient(manager, new ConversationsClient());
+    connectTwilioClient(manager, new Other());
+    expect(manager.added.map((entry) => entry.options?.name)).toEqual(['conversations', 'conversations']);
+  });
+});
+
+describe('emitters with an unusable on or off', () => {
+  it('an on or off that is not a function: addListener and removeListener are used', () => {
+    const inner = new NodeEmitter();
+    const client = {
+      on: undefined,
+      off: 'no',
+      updateToken: (_token: string) => {},
+      addListener: (event: string, listener: (...args: unknown[]) => void) => inner.addListener(event, listener),
+      removeListener: (event: string, listener: (...args: unknown[]) => void) => inner.removeListener(event, listener),
+    };
+    const manager = recorder();
+    const disconnect = connectTwilioClient(manager, client as never);
+    expect(listenerTotal(inner)).toBe(6);
+    disconnect();
+    expect(listenerTotal(inner)).toBe(0);
+  });
+
+  it('an off that throws: after disconnect the listeners left behind call nothing', () => {
+    const inner = new NodeEmitter();
+    const client = {
+      updateToken: (_token: string) => {},
+      on: (event: string, listener: (...args: unknown[]) => void) => inner.on(event, listener),
+      off: () => {
+        throw new Error('off is broken');
+      },
+    };
+    const manager = recorder();
+    const disconnect = connectTwilioClient(manager, client);
+    expect(() => disconnect()).not.toThrow();
+    expect(listenerTotal(inner)).toBe(6);
+    inner.emit('tokenExpired');
+    inner.emit('tokenAboutToExpire');
+    inner.emit('error', voiceTwilioError(20104));
+    expect(manager.refreshes).toBe(0);
+    expect(manager.handled).toEqual([]);
+  });
+
+  it('a client with a connectionState that never waited: its state listener is never taken off', () => {
+    const inner = new NodeEmitter();
+    const offs: string[] = [];
+    const client = {
+      connectionState: 'connected',
+      updateToken: (_token: string) => {},
+      on: (event: string, listener: (...args: unknown[]) => void) => inner.on(event, listener),
+      off: (event: string, listener: (...args: unknown[]) => void) => {
+        offs.push(event);
+        inner.off(event, listener);
+      },
+    };
+    const disconnect = connectTwilioClient(recorder(), client);
+    disconnect();
+    expect(offs).not.toContain('connectionStateChanged');
+    expect(offs).toHaveLength(6);
+  });
+});

@@ -24,6 +24,37 @@ describe('TWILIO_TOKEN_ERROR_CODES', () => {
     expect(TWILIO_TOKEN_ERROR_CODES).toBeInstanceOf(Map);
   });
 
+  it('holds exactly these meanings, each also an enumerable own property', () => {
+    const meanings = {
+      20101: 'Invalid access token',
+      20102: 'Invalid access token header',
+      20103: 'Invalid access token issuer or subject',
+      20104: 'Access token expired or expiration date invalid',
+      20105: 'Access token not yet valid',
+      20106: 'Invalid access token grants',
+      20107: 'Invalid access token signature',
+      20151: 'Authentication with the provided JWT failed',
+      20156: 'Access token expired or its expiration is invalid',
+      20157: 'Access token expiration exceeds the 24 h maximum',
+      20160: 'Invalid token: not a well-formed Twilio JWT',
+      31202: 'Access token signature validation failed (Voice)',
+      31204: 'Invalid JWT token (Voice)',
+      31205: 'JWT token expired (Voice)',
+      31207: 'JWT token expiration too long (Voice)',
+      51207: 'Access token expired (twilsock connection closed)',
+    };
+    expect(Object.fromEntries(TWILIO_TOKEN_ERROR_CODES)).toEqual(meanings);
+    expect({ ...TWILIO_TOKEN_ERROR_CODES }).toEqual(meanings);
+  });
+
+  it('its mutators throw a TypeError saying it is read-only', () => {
+    const table = TWILIO_TOKEN_ERROR_CODES as unknown as Map<number, string>;
+    const readOnly = new TypeError('TWILIO_TOKEN_ERROR_CODES is read-only');
+    expect(() => table.set(1, 'x')).toThrow(readOnly);
+    expect(() => table.delete(20104)).toThrow(readOnly);
+    expect(() => table.clear()).toThrow(readOnly);
+  });
+
   it('is read-only at run time too', () => {
     const table = TWILIO_TOKEN_ERROR_CODES as unknown as Map<number, string> & Record<number, string>;
     expect(() => table.set(1, 'x')).toThrow(TypeError);
