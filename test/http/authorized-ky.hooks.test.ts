@@ -8,9 +8,9 @@ import { authorizedKy, type TokenProvider } from '../../src/http/authorized-ky.j
 
 type Hook = (...args: unknown[]) => Promise<unknown>;
 
-function setup(token: string | undefined = 'current') {
+function setup(token: string | null = 'current') {
   const manager = {
-    token,
+    token: token ?? undefined,
     getToken: vi.fn(async () => 'got'),
     refresh: vi.fn(async () => 'refreshed'),
   } satisfies TokenProvider;
@@ -144,14 +144,14 @@ describe('afterResponse', () => {
   });
 
   it('a 401 without an authorization header while the manager holds no token: getToken', async () => {
-    const { manager, afterResponse } = setup(undefined);
+    const { manager, afterResponse } = setup(null);
     await afterResponse({ request: request(), options: {}, response: unauthorized() });
     expect(manager.getToken).toHaveBeenCalledTimes(1);
     expect(manager.refresh).not.toHaveBeenCalled();
   });
 
   it('a 401 while the manager holds no token: getToken', async () => {
-    const { manager, afterResponse } = setup(undefined);
+    const { manager, afterResponse } = setup(null);
     await afterResponse({ request: request('Bearer x'), options: {}, response: unauthorized() });
     expect(manager.getToken).toHaveBeenCalledTimes(1);
     expect(manager.refresh).not.toHaveBeenCalled();
