@@ -124,10 +124,11 @@ async function freshToken(
   sent: string | undefined,
   signal: AbortSignal,
 ): Promise<string | undefined> {
-  const current = manager.token;
-  // Only a 401 for the token the manager still holds proves that token bad; for an older one, the newer is the fix.
-  const renewal = sent !== undefined && sent === current ? manager.refresh() : manager.getToken();
   try {
+    // The provider may be the app's own object: a getter or method that throws counts as "no fresh token" too.
+    const current = manager.token;
+    // Only a 401 for the token the manager still holds proves that token bad; for an older one, the newer is the fix.
+    const renewal = sent !== undefined && sent === current ? manager.refresh() : manager.getToken();
     return await untilAborted(renewal, signal);
   } catch (error) {
     if (signal.aborted) throw error;

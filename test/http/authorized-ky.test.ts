@@ -393,5 +393,32 @@ describe.each(KY_VERSIONS)('$name', ({ ky, base }) => {
       expect(refreshes).toBe(1);
       expect(bearers()).toEqual([t1, t2]);
     });
+
+    // A provider is the app's object: after a 401, a `token` getter that throws or a refresh() that throws instead
+    // of rejecting means "no fresh token", like a rejection: the caller gets the 401, not the provider's throw.
+    it.each([
+      ['token getter throws', { tokenThrows: true, refreshThrows: false }],
+      ['refresh() throws synchronously', { tokenThrows: false, refreshThrows: true }],
+    ])('after a 401, a provider whose %s leaves the caller the 401', async (_, { tokenThrows, refreshThrows }) => {
+      const t1 = mintToken();
+      let reads = 0;
+      const provider: TokenProvider = {
+        get token(): string {
+          // The first read is the one that matters here: before the retry.
+          reads++;
+          if (tokenThrows) throw new Error('token getter');
+          return t1;
+        },
+        getToken: async () => t1,
+        refresh: () => {
+          if (refreshThrows) throw new Error('refresh');
+          return Promise.resolve(t1);
+        },
+      };
+      const error = await authorizedKy(provider, ky.create({ retry: 0 })).get(`${server.origin}/api/me`).catch((e: unknown) => e);
+      expect(httpStatusOf(error)).toBe(401);
+      expect(reads).toBe(1);
+      expect(bearers()).toEqual([t1]);
+    });
   });
 });

@@ -115,6 +115,19 @@ describe('emitIsolated', () => {
     expect(queued).toHaveLength(1);
   });
 
+  it('removing a once listener leaves the same function registered with on()', () => {
+    const emitter = new EventEmitter();
+    let calls = 0;
+    const listener = () => calls++;
+    emitter.once('x', listener);
+    emitter.on('x', listener);
+    emitIsolated(emitter, 'x', []);
+    expect(calls).toBe(2);
+    expect(emitter.listenerCount('x')).toBe(1);
+    emitIsolated(emitter, 'x', []);
+    expect(calls).toBe(3);
+  });
+
   it('a once listener that emits again re-entrantly does not hear itself', () => {
     const emitter = new EventEmitter();
     const calls: string[] = [];
