@@ -370,6 +370,9 @@ const providerCase = fc.record({
   method: fc.constantFrom('get' as const, 'post' as const),
 });
 
+/** Abort reasons ky 1 itself leaves unhandled (see below). */
+const kyOneLeaks = new WeakSet<object>();
+
 describe('authorizedKy over hostile providers', () => {
   it('every call settles (a hanging one once aborted), at most two requests, success only with the accepted token', { timeout: 60_000 }, async () => {
     await fc.assert(
@@ -452,11 +455,12 @@ describe('authorizedKy over hostile providers', () => {
         expect(seen.length).toBeLessThanOrEqual(2 * (1 + scenario.kyRetry));
         await sleep(1);
         await unhandled.settle();
-        // ky 1 (1.14.3) leaves the abort reason unhandled when a call is aborted while a hook awaits, for example
-        // once it retried after a 5xx: also with a plain afterResponse hook of its own and no token-warden code. On a
-        // loaded machine it showed without a 5xx too (a Stryker dry run), so any abort counts. ky 2 does not.
-        const kyOwn = (reason: unknown) => major === 1 && aborted && reason === giveUp;
-        const reasons = unhandled.reasons.splice(0).filter((reason) => !kyOwn(reason));
+        // ky 1 (1.14.3) leaves the abort reason unhandled once a call it retried after a 5xx is aborted while a hook
+        // awaits: also with a plain afterResponse hook of its own and no token-warden code. ky 2 does not. On a
+        // loaded machine that rejection may surface only after the next case began, so such reasons are known by
+        // identity across cases.
+        if (major === 1 && aborted && scenario.statuses.length > 0) kyOneLeaks.add(giveUp);
+        const reasons = unhandled.reasons.splice(0).filter((reason) => !kyOneLeaks.has(reason as object));
         expect(reasons.map(show), `unhandled rejections, from ${JSON.stringify(supplied)}`).toEqual([]);
         if (outcome.ok) {
           expect((outcome.value as Response).status).toBe(200);
@@ -481,7 +485,7 @@ describe('authorizedKy over hostile providers', () => {
     );
     await sleep(5);
     await unhandled.settle();
-    expect(unhandled.reasons).toEqual([]);
+    expect(unhandled.reasons.filter((reason) => !kyOneLeaks.has(reason as object))).toEqual([]);
   });
 });
 
