@@ -189,6 +189,13 @@ describe('the facade: messages and small branches', () => {
     expect(errors.map((error) => [error.code, error.message])).toEqual([['TOKEN_EXPIRED', 'Initial token is expired.']]);
   });
 
+  it('grants is {} before the first token', () => {
+    const clock = new ManualClock();
+    const manager = createManager({ clock, fetchToken: () => new Promise<string>(() => {}) });
+    expect(manager.grants).toEqual({});
+    expect(manager.identity).toBeUndefined();
+  });
+
   it('opens no cross-tab channel unless asked to', () => {
     const env = installTabEnv();
     try {
