@@ -111,7 +111,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#autoRefresh = createAutoRefresh(policy, resolved.spreadMs, resolved.random);
     this.#clientGuard = createClientGuard(policy, resolved.random);
     this.#cycleHost = {
-      // clock, fetchTimeoutMs, retry, random
+      // What the cycle reads of the options: clock, fetchTimeoutMs, retry and random.
       ...resolved,
       run: (cycle, attempt, signal) => this.#runAttempt(cycle, attempt, signal),
       result: () => this.#held!.token,

@@ -112,7 +112,7 @@ export function openCrossTab(
       if (satisfied()) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => {
         const finish = (result: boolean) => {
-          // Stryker disable next-line ConditionalExpression: each ask finishes once anyway (its timer cleared, its entry gone); this only guards
+          // Stryker disable next-line ConditionalExpression: each ask finishes once anyway (its timer cleared, its entry gone); this guards a second call
           if (!waiters.delete(check)) return;
           clock.clearTimeout(timer);
           resolve(result);
