@@ -8,7 +8,7 @@
 //   not a finite number or a valid Date never makes it look valid past its exp;
 // - no unhandled rejection, one fetch at a time, and nothing left behind after dispose().
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AccessManager,
   type AccessManagerError,
@@ -18,10 +18,9 @@ import {
   isAccessManagerError,
 } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
-import { type TabEnv, installTabEnv } from '../helpers/tab-env.mjs';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
-import { type HostileSpec, build, hostileSpec, seeded, watchUnhandled } from './hostile.js';
+import { type HostileSpec, aroundFuzzFile, build, hostileSpec, seeded } from './hostile.js';
 
 const FETCH_TIMEOUT_MS = 2 * SEC;
 const RETRY = { minDelayMs: 100, maxDelayMs: SEC, factor: 2 };
@@ -84,16 +83,7 @@ const scenarioArb = fc.record({
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
-let unhandled: ReturnType<typeof watchUnhandled>;
-let env: TabEnv;
-beforeAll(() => {
-  unhandled = watchUnhandled();
-  env = installTabEnv();
-});
-afterAll(() => {
-  unhandled.stop();
-  env.uninstall();
-});
+const around = aroundFuzzFile();
 
 async function run(scenario: Scenario): Promise<void> {
   const clock = Object.assign(new ManualClock(L), { random: seeded(scenario.seed) });
@@ -230,7 +220,7 @@ async function run(scenario: Scenario): Promise<void> {
     return token;
   };
 
-  const channelsBefore = env.channels.length;
+  const channelsBefore = around.env.channels.length;
   const manager = new AccessManager({
     token: initial,
     fetchToken: fetchToken as never,
@@ -343,10 +333,10 @@ async function run(scenario: Scenario): Promise<void> {
   manager.dispose();
   await flush();
   expect(clock.pending).toBe(0);
-  expect(env.lockState().held).toEqual([]);
-  expect(env.channels.slice(channelsBefore).filter((channel) => !channel.closed), 'channel left open').toEqual([]);
-  await unhandled.settle();
-  expect(unhandled.reasons).toEqual([]);
+  expect(around.env.lockState().held).toEqual([]);
+  expect(around.env.channels.slice(channelsBefore).filter((channel) => !channel.closed), 'channel left open').toEqual([]);
+  await around.unhandled.settle();
+  expect(around.unhandled.reasons).toEqual([]);
 }
 
 describe('fetchToken answering with hostile values', () => {

@@ -3,6 +3,8 @@
 // to become strings. fast-check generates a plain description (printable, shrinkable) and `build` turns it into
 // the value inside the property, so a failing case prints as data and never as a proxy that throws when shown.
 import fc from 'fast-check';
+import { afterAll, beforeAll } from 'vitest';
+import { type TabEnv, installTabEnv } from '../helpers/tab-env.mjs';
 export { seeded } from '../helpers/random.js';
 
 /** Keys the library might read off a foreign error, result or client. */
@@ -216,3 +218,19 @@ export function watchUnhandled(): { readonly reasons: unknown[]; settle(): Promi
   };
 }
 
+/**
+ * For a fuzz file whose managers may talk across tabs: around all of its tests, the tab environment is installed
+ * and unhandled rejections are watched. The fields are set once the file's tests start.
+ */
+export function aroundFuzzFile(): { unhandled: ReturnType<typeof watchUnhandled>; env: TabEnv } {
+  const around = {} as { unhandled: ReturnType<typeof watchUnhandled>; env: TabEnv };
+  beforeAll(() => {
+    around.unhandled = watchUnhandled();
+    around.env = installTabEnv();
+  });
+  afterAll(() => {
+    around.unhandled.stop();
+    around.env.uninstall();
+  });
+  return around;
+}

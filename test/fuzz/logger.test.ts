@@ -11,28 +11,18 @@
 // - no token or signature segment in any entry or error message;
 // - only the logger's own throws are re-raised, no unhandled rejection, every promise settles, no timer is left.
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessManager, type LogEntry, type LogLevel } from '../../src/index.js';
 import { ManualClock, flush } from '../helpers/clock.mjs';
 import { catchReRaised } from '../helpers/re-raised.js';
-import { type TabEnv, installTabEnv } from '../helpers/tab-env.mjs';
 import { MIN, SEC, START as L } from '../helpers/time.mjs';
 import { mintToken } from '../helpers/tokens.mjs';
-import { Boom, type HostileSpec, build, hostileSpec, seeded, watchUnhandled } from './hostile.js';
+import { Boom, type HostileSpec, aroundFuzzFile, build, hostileSpec, seeded } from './hostile.js';
 import { leaked } from './secrets.js';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-let unhandled: ReturnType<typeof watchUnhandled>;
-let env: TabEnv;
-beforeAll(() => {
-  unhandled = watchUnhandled();
-  env = installTabEnv();
-});
-afterAll(() => {
-  unhandled.stop();
-  env.uninstall();
-});
+const around = aroundFuzzFile();
 afterEach(() => vi.restoreAllMocks());
 
 // --- the logger as a value
@@ -159,8 +149,8 @@ describe('the logger option as a value', () => {
       }),
       { numRuns: 300 },
     );
-    await unhandled.settle();
-    expect(unhandled.reasons).toEqual([]);
+    await around.unhandled.settle();
+    expect(around.unhandled.reasons).toEqual([]);
   });
 });
 
@@ -390,8 +380,8 @@ async function run(scenario: Scenario): Promise<void> {
   expect(leaked(entries, tokens), 'a log entry quotes a token').toEqual([]);
   expect(leaked(promises.map((p) => p.error).filter(Boolean), tokens), 'an error message quotes a token').toEqual([]);
   expect(raised.filter((error) => !(error instanceof Boom))).toEqual([]);
-  await unhandled.settle();
-  expect(unhandled.reasons).toEqual([]);
+  await around.unhandled.settle();
+  expect(around.unhandled.reasons).toEqual([]);
   vi.restoreAllMocks();
 }
 
