@@ -51,5 +51,8 @@ export interface DemoServerOptions {
 
 export function startDemoServer(options?: DemoServerOptions): Promise<DemoServer>;
 
-/** A Twilio access token (Chat, Sync and Voice grants) for `identity`, issued now, valid `ttl` seconds (default 200). */
-export function mintDemoToken(identity: string, ttl?: number): string;
+/**
+ * A Twilio access token (Chat, Sync and Voice grants) for `identity`, issued at `at` (ms since the epoch, default
+ * now), valid `ttl` seconds (default 200).
+ */
+export function mintDemoToken(identity: string, ttl?: number, at?: number): string;

@@ -53,8 +53,8 @@ function emptyFaults() {
  * Mints a Twilio access token with Chat, Sync and Voice grants, issued now (server time), from the fake
  * credentials the tests use too: real format, no account behind them.
  */
-export function mintDemoToken(identity, ttl = DEFAULT_TTL_S) {
-  return mintToken({ identity, ttl, grants: ['chat', 'sync', 'voice'], at: Date.now() });
+export function mintDemoToken(identity, ttl = DEFAULT_TTL_S, at = Date.now()) {
+  return mintToken({ identity, ttl, grants: ['chat', 'sync', 'voice'], at });
 }
 
 /**
@@ -136,8 +136,10 @@ export async function startDemoServer({ port = 4173, host = '127.0.0.1', quiet =
     if (res.destroyed || req.destroyed) return undefined; // the browser gave up (fetch timeout)
 
     const mint = (who) => {
-      entry.iat = Math.floor(Date.now() / 1000);
-      return mintDemoToken(who, ttl);
+      // One clock reading for the token and for the stats: read twice, they could fall in different seconds.
+      const at = Date.now();
+      entry.iat = Math.floor(at / 1000);
+      return mintDemoToken(who, ttl, at);
     };
     switch (fault) {
       case 'unauthorized':
