@@ -294,60 +294,47 @@ describe('disconnect', () => {
   });
 });
 
+/** A Sync-like client in `state`, and a recorder manager through which the test pushes tokens. */
+function closing(state: string, updateToken: (token: string) => void | Promise<unknown> = () => {}) {
+  const client = Object.assign(new NodeEmitter(), { connectionState: state, updateToken });
+  const pushed: Array<(token: string) => unknown> = [];
+  const manager = recorder({
+    addClient(registered) {
+      pushed.push((token) => registered.updateToken(token));
+      return () => {};
+    },
+  });
+  const disconnect = connectTwilioClient(manager, client, { name: 'sync' });
+  const move = (next: string) => {
+    client.connectionState = next;
+    client.emit('connectionStateChanged', next);
+  };
+  return { client, push: (token: string) => pushed[0]!(token), move, disconnect };
+}
+
 describe('a twilsock client whose connection is closing', () => {
   it('gets the token once the connection state moves on (twilsock ignores updateToken while disconnecting)', async () => {
-    const { EventEmitter } = await import('node:events');
     const received: string[] = [];
-    const client = Object.assign(new EventEmitter(), {
-      connectionState: 'disconnecting',
-      updateToken: async (token: string) => void received.push(token),
-    });
-    const pushed: Array<(token: string) => unknown> = [];
-    const manager = recorder({
-      addClient(registered) {
-        pushed.push((token) => registered.updateToken(token));
-        return () => {};
-      },
-    });
-    const disconnect = connectTwilioClient(manager, client, { name: 'sync' });
-    const first = pushed[0]!('t1');
-    const second = pushed[0]!('t2');
+    const { client, push, move, disconnect } = closing('disconnecting', async (token) => void received.push(token));
+    const first = push('t1');
+    const second = push('t2');
     await Promise.resolve();
     expect(received).toEqual([]);
     expect(client.listenerCount('connectionStateChanged')).toBe(1);
-    client.connectionState = 'disconnected';
-    client.emit('connectionStateChanged', 'disconnected');
+    move('disconnected');
     await Promise.all([first, second]);
     // Only the newest token is handed over, once.
     expect(received).toEqual(['t2']);
     expect(client.listenerCount('connectionStateChanged')).toBe(0);
     // Connected again: straight through.
     client.connectionState = 'connected';
-    await pushed[0]!('t3');
+    await push('t3');
     expect(received).toEqual(['t2', 't3']);
     disconnect();
   });
 });
 
 describe('a twilsock client whose connection is closing: the edges', () => {
-  /** A Sync-like client in `state`, and a recorder manager through which the test pushes tokens. */
-  function closing(state: string, updateToken: (token: string) => void | Promise<unknown> = () => {}) {
-    const client = Object.assign(new NodeEmitter(), { connectionState: state, updateToken });
-    const pushed: Array<(token: string) => unknown> = [];
-    const manager = recorder({
-      addClient(registered) {
-        pushed.push((token) => registered.updateToken(token));
-        return () => {};
-      },
-    });
-    const disconnect = connectTwilioClient(manager, client, { name: 'sync' });
-    const move = (next: string) => {
-      client.connectionState = next;
-      client.emit('connectionStateChanged', next);
-    };
-    return { client, push: (token: string) => pushed[0]!(token), move, disconnect };
-  }
-
   it('keeps waiting through another "disconnecting" state event, then hands over what updateToken returns', async () => {
     const result = { updated: true };
     const received: string[] = [];
