@@ -76,7 +76,7 @@ export function classifyFailure(
     const why = describe(reason, status);
     code = fatal ? 'FETCH_UNAUTHORIZED' : 'FETCH_FAILED';
     message = fatal
-      ? `Token endpoint refused (${why}): the session is over or the credentials are wrong; no retry until refresh() or updateToken().`
+      ? `Token endpoint refused (${why}): no retry until refresh() or updateToken().`
       : `Token fetch failed: ${why}.`;
   }
   let retryInMs: number | undefined;

@@ -31,9 +31,9 @@ export function readFetchResult(result: unknown): FetchedToken {
 function malformedHint(text: string): string {
   const start = text.trimStart();
   if (start === '') return '; the response is empty';
-  if (start.startsWith('<')) return '; it looks like an HTML page: check the endpoint URL and response.ok';
+  if (start.startsWith('<')) return '; an HTML page? check the URL and response.ok';
   if (start.startsWith('{') || start.startsWith('[') || start.startsWith('"')) {
-    return '; it looks like JSON: return the token from the body, not the whole body';
+    return '; JSON? return its token, not the whole body';
   }
   return '';
 }
@@ -47,7 +47,7 @@ export function expiredRefusal(byMs: number, serverTimeKnown: boolean): Refusal 
   return new Refusal(
     'TOKEN_EXPIRED',
     serverTimeKnown
-      ? `Fetched token is expired (by ${by}) also by the server's clock: the endpoint returned an old token (a cached response?).`
-      : `Fetched token is expired (by ${by}) by this machine's clock. If the server minted it just now, this clock is ahead: return serverTime from fetchToken (createTokenFetcher reads the Date header).`,
+      ? `Fetched token expired ${by} ago, by the server's clock too (a cached response?).`
+      : `Fetched token expired ${by} ago by this clock; if it is new, this clock is ahead: return serverTime from fetchToken.`,
   );
 }

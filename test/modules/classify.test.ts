@@ -8,7 +8,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry.js';
 
 const half = () => 0.5;
 const UNAUTHORIZED = (why: string, attempt = 1) =>
-  `Token endpoint refused (${why}): the session is over or the credentials are wrong; no retry until refresh() or updateToken(). (attempt ${attempt})`;
+  `Token endpoint refused (${why}): no retry until refresh() or updateToken(). (attempt ${attempt})`;
 /** The expected `cause` is the reason itself. */
 const SAME = Symbol('the reason');
 /** No `cause` at all (not even `cause: undefined`). */

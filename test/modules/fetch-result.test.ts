@@ -37,8 +37,8 @@ describe('readFetchResult', () => {
       }),
       'fetchToken returned neither a string nor { token: string }.',
     ],
-    ['an HTML page', '<html>', 'Fetched token is malformed: expected three dot-separated parts; it looks like an HTML page: check the endpoint URL and response.ok.'],
-    ['a JSON body', ' {"token":1}', 'Fetched token is malformed: expected three dot-separated parts; it looks like JSON: return the token from the body, not the whole body.'],
+    ['an HTML page', '<html>', 'Fetched token is malformed: expected three dot-separated parts; an HTML page? check the URL and response.ok.'],
+    ['a JSON body', ' {"token":1}', 'Fetched token is malformed: expected three dot-separated parts; JSON? return its token, not the whole body.'],
     ['nothing', '', 'Fetched token is malformed: expected three dot-separated parts; the response is empty.'],
     ['garbage', 'a.b.c', 'Fetched token is malformed: header is not base64url-encoded JSON.'],
   ])('refuses %s as TOKEN_MALFORMED, saying what it looks like', (_label, value, message) => {
@@ -50,9 +50,9 @@ describe('readFetchResult', () => {
 
 describe('expiredRefusal', () => {
   it.each([
-    [5_000, false, "Fetched token is expired (by 5 s) by this machine's clock. If the server minted it just now, this clock is ahead: return serverTime from fetchToken (createTokenFetcher reads the Date header)."],
-    [119_000, true, "Fetched token is expired (by 119 s) also by the server's clock: the endpoint returned an old token (a cached response?)."],
-    [3_600_000, true, "Fetched token is expired (by 60 min) also by the server's clock: the endpoint returned an old token (a cached response?)."],
+    [5_000, false, 'Fetched token expired 5 s ago by this clock; if it is new, this clock is ahead: return serverTime from fetchToken.'],
+    [119_000, true, "Fetched token expired 119 s ago, by the server's clock too (a cached response?)."],
+    [3_600_000, true, "Fetched token expired 60 min ago, by the server's clock too (a cached response?)."],
   ])('%d ms, server time known: %s', (byMs, known, message) => {
     expect(expiredRefusal(byMs, known)).toEqual(new Refusal('TOKEN_EXPIRED', message));
   });

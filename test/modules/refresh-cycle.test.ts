@@ -209,7 +209,7 @@ describe('RefreshCycle: failures', () => {
     expectError(outcome.value, {
       code: 'FETCH_UNAUTHORIZED',
       message:
-        'Token endpoint refused (HTTP 401): the session is over or the credentials are wrong; no retry until refresh() or updateToken(). (attempt 1)',
+        'Token endpoint refused (HTTP 401): no retry until refresh() or updateToken(). (attempt 1)',
       attempt: 1,
       retryInMs: undefined,
     });
