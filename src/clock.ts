@@ -10,8 +10,8 @@ export const realClock: Clock = {
     const handle: unknown = setTimeout(callback, ms);
     // Node, Bun and Deno hand back an object whose `unref()` lets the process exit while only this timer is
     // pending: a manager left undisposed in a test run or a server render must not hold the process open.
-    // Browsers return a number.
-    if (typeof handle === 'object' && handle !== null) (handle as { unref?: () => void }).unref?.();
+    // Browsers return a number, which has no `unref` (and a fake timer's handle may be anything, or nothing).
+    (handle as { unref?: () => void } | undefined)?.unref?.();
     return handle;
   },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
