@@ -12,8 +12,9 @@ const MAX_LIFETIME_MS = 86_400_000;
 export function serverTimeOf(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   try {
-    // Stryker disable next-line ConditionalExpression: getTime on a non-Date throws, which the catch turns into undefined too
-    const ms = Object.prototype.toString.call(value) === '[object Date]' ? Date.prototype.getTime.call(value) : NaN;
+    // Date's own getTime checks for a real Date (any realm, any subclass) and throws on anything else, a look-alike
+    // or a proxy included; the catch turns that into undefined.
+    const ms = Date.prototype.getTime.call(value);
     return Number.isFinite(ms) ? ms : undefined;
   } catch {
     return undefined;
