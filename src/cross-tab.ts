@@ -93,7 +93,8 @@ export function openCrossTab(
       if (wait <= 0) answer();
       else answerTimer ??= clock.setTimeout(answer, wait);
     } else if (message.t === 'token' && typeof message.token === 'string') {
-      receive(message.token, typeof message.skew === 'number' && Number.isFinite(message.skew) ? message.skew : undefined);
+      // Number.isFinite is false for anything that is not a number (no coercion).
+      receive(message.token, Number.isFinite(message.skew) ? message.skew : undefined);
     }
     for (const check of [...waiters.keys()]) check();
   };
