@@ -18,25 +18,29 @@ export interface DecodedToken {
   grants: Record<string, unknown>;
 }
 
-/** Thrown inside decoding with the reason; turned into one error (or returned) at the top. */
-class Malformed {
-  constructor(readonly why: string) {}
-}
-
-const malformed = (why: string): Malformed => new Malformed(why);
+/**
+ * Decoding throws the reason as a plain string: nothing else in it throws one (its parsing is inside decodePart's
+ * try), so the top tells the reason from any other throw by its type.
+ */
+type Malformed = string;
+const malformed = (why: string): Malformed => why;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/**
+ * Only base64url characters (`atob` alone would also take `+`, `/` and spaces), in a length base64 encoding can
+ * produce: never 1 mod 4.
+ */
+const isBase64url = (part: string): boolean => BASE64URL.test(part) && part.length % 4 !== 1;
 /** Created on first use (not at import: `sideEffects: false`), then shared. */
 let utf8: TextDecoder | undefined;
 
 function decodePart(part: string, name: string): Record<string, unknown> {
   let value: unknown;
   try {
-    // A length of 1 mod 4 can never come out of base64 encoding; `atob` alone would also take `+`, `/` and spaces.
-    if (!BASE64URL.test(part) || part.length % 4 === 1) throw name;
+    if (!isBase64url(part)) throw name;
     const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
     // A plain loop: `Uint8Array.from(binary, mapFn)` goes through the iterator protocol and is ~5x slower.
     const bytes = new Uint8Array(binary.length);
@@ -82,7 +86,7 @@ export function decodeOrWhy(token: unknown): DecodedToken | string {
     return decode(token);
   } catch (error) {
     // Stryker disable next-line ConditionalExpression: decode throws nothing else (its parsing is inside decodePart's try)
-    if (error instanceof Malformed) return error.why;
+    if (typeof error === 'string') return error;
     throw error;
   }
 }
@@ -95,7 +99,7 @@ function decode(token: unknown): DecodedToken {
   const payload = decodePart(parts[1]!, 'payload');
   // Not verified here, but a token without a well-formed signature is no token a server would accept.
   const signature = parts[2]!;
-  if (signature === '' || !BASE64URL.test(signature) || signature.length % 4 === 1) {
+  if (signature === '' || !isBase64url(signature)) {
     throw malformed('signature is missing or not base64url');
   }
   const expiresAt = seconds(payload.exp);
