@@ -48,12 +48,15 @@ export interface ResolvedOptions {
 export const invalid = (name: string, what: string, range?: boolean): Error =>
   new (range ? RangeError : TypeError)(`${name} must be ${what}.`);
 
-/** `value[key]` of an options object; a getter that throws is reported as a TypeError naming the option. */
-function option(value: object, key: string, name = key): unknown {
+/**
+ * `value[key]` of an options object, or of the nested object `parent` names (`retry`, `clock`, ...); a getter that
+ * throws is reported as a TypeError naming the option (`retry.factor`).
+ */
+function option(value: object, key: string, parent?: string): unknown {
   try {
     return (value as Record<string, unknown>)[key];
   } catch {
-    throw invalid(name, 'readable (its getter threw)');
+    throw invalid(parent ? `${parent}.${key}` : key, 'readable (its getter threw)');
   }
 }
 
@@ -78,7 +81,7 @@ function checkRetry(value: unknown): RetryPolicy | false {
   if (value === undefined) return { ...fallback };
   if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
   const field = (key: keyof RetryPolicy, fallback: number, min?: number) =>
-    checkNumber(`retry.${key}`, option(value, key, `retry.${key}`), fallback, false, min);
+    checkNumber(`retry.${key}`, option(value, key, 'retry'), fallback, false, min);
   const minDelayMs = field('minDelayMs', fallback.minDelayMs);
   const maxDelayMs = field('maxDelayMs', Math.max(fallback.maxDelayMs, minDelayMs));
   if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
@@ -88,8 +91,9 @@ function checkRetry(value: unknown): RetryPolicy | false {
 function checkCrossTab(value: unknown): string | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return 'default';
-  const name = typeof value === 'object' && value !== null ? option(value, 'name', 'crossTab.name') : undefined;
-  if (typeof value !== 'object' || typeof name !== 'string') throw invalid('crossTab', 'a boolean or { name: string }');
+  // Anything but an object (a function included) has no name here, and fails the check below.
+  const name = typeof value === 'object' && value !== null ? option(value, 'name', 'crossTab') : undefined;
+  if (typeof name !== 'string') throw invalid('crossTab', 'a boolean or { name: string }');
   if (name === '') throw invalid('crossTab.name', 'non-empty', true);
   return name;
 }
@@ -99,9 +103,9 @@ function checkClock(value: unknown): [Clock, () => number] {
   if (value === undefined) return [realClock, () => Math.random()];
   const clock = typeof value === 'object' && value !== null ? value : {};
   const [now, setTimeout, clearTimeout, random] = ['now', 'setTimeout', 'clearTimeout', 'random'].map((key) =>
-    option(clock, key, `clock.${key}`),
+    option(clock, key, 'clock'),
   );
-  if (typeof now !== 'function' || typeof setTimeout !== 'function' || typeof clearTimeout !== 'function') {
+  if ([now, setTimeout, clearTimeout].some((method) => typeof method !== 'function')) {
     throw invalid('clock', 'a { now, setTimeout, clearTimeout } object');
   }
   return [clock as Clock, typed('clock.random', random, 'function') ? () => (random as () => number).call(clock) : () => Math.random()];
@@ -111,7 +115,7 @@ const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 function checkLogger(value: unknown): Logger | undefined {
   if (value === undefined || typeof value === 'function') return value as Logger | undefined;
-  const methods = typeof value === 'object' && value !== null ? LEVELS.map((level) => option(value, level, `logger.${level}`)) : [];
+  const methods = typeof value === 'object' && value !== null ? LEVELS.map((level) => option(value, level, 'logger')) : [];
   if (methods.length === 0 || methods.some((method) => typeof method !== 'function')) {
     throw invalid('logger', 'a function or a console-like object');
   }
