@@ -38,8 +38,8 @@ export function createClientGuard(policy: RetryPolicy, random: () => number): Cl
   let lastAt = -Infinity;
   let streak = 0;
   let retryAt: number | undefined;
-  // Stryker disable next-line StringLiteral: hold() always sets the reason before due() can return it
-  let heldReason: ClientReason = 'clientError';
+  // Set by hold(), always before due() can return it.
+  let heldReason: ClientReason;
   return {
     judge(now, token) {
       const again = spent === token || now - lastAt < CLIENT_REJECT_WINDOW_MS;
