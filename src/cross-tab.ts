@@ -133,13 +133,8 @@ export function openCrossTab(
       return new Promise<void>((resolve, reject) => {
         locks
           .request(key, { signal }, async () => {
-            let sent: boolean;
-            try {
-              sent = await task();
-            } catch (error) {
-              reject(error);
-              return;
-            }
+            // A task that throws rejects the request, and so this promise (the catch below).
+            const sent = await task();
             resolve();
             if (!sent || closed) return;
             await new Promise<void>((release) => {
