@@ -75,10 +75,10 @@ function checkNumber(name: string, value: unknown, fallback: number, positive?: 
   return number;
 }
 
-function checkRetry(value: unknown): RetryPolicy | false {
+/** Without a `retry` option, the defaults: every field of `{}` falls back to them. */
+function checkRetry(value: unknown = {}): RetryPolicy | false {
   const fallback = DEFAULTS.retry;
   if (value === false) return false;
-  if (value === undefined) return { ...fallback };
   if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
   const field = (key: keyof RetryPolicy, fallback: number, min?: number) =>
     checkNumber(`retry.${key}`, option(value, key, 'retry'), fallback, false, min);
@@ -98,9 +98,11 @@ function checkCrossTab(value: unknown): string | undefined {
   return name;
 }
 
-/** The clock, and its `random` (read once) as a function of its own, or `Math.random`. */
-function checkClock(value: unknown): [Clock, () => number] {
-  if (value === undefined) return [realClock, () => Math.random()];
+/**
+ * The clock (the real one without a `clock` option: it passes the same checks), and its `random` (read once) as a
+ * function of its own, or `Math.random`.
+ */
+function checkClock(value: unknown = realClock): [Clock, () => number] {
   const clock = typeof value === 'object' && value !== null ? value : {};
   const [now, setTimeout, clearTimeout, random] = ['now', 'setTimeout', 'clearTimeout', 'random'].map((key) =>
     option(clock, key, 'clock'),
