@@ -60,10 +60,10 @@ function option(value: object, key: string, parent?: string): unknown {
   }
 }
 
-/** `value`, or `fallback` when it is undefined. @throws TypeError `<name> must be a <type>.` */
-function typed<T>(name: string, value: unknown, type: string, fallback?: T): T {
+/** `value`, or `fallback` when it is undefined. @throws TypeError `<name> must be a <type>` (with a `type`). */
+function typed<T>(name: string, value: unknown, type?: string, fallback?: T): T {
   if (value === undefined) return fallback as T;
-  if (typeof value !== type) throw invalid(name, `a ${type}`);
+  if (type && typeof value !== type) throw invalid(name, `a ${type}`);
   return value as T;
 }
 
@@ -129,10 +129,8 @@ function checkLogger(value: unknown): Logger | undefined {
 export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object');
   // Reads an option; with a `type`, checks it is one (or undefined, then `fallback`).
-  const get = <T>(key: keyof AccessManagerOptions, type?: string, fallback?: T): T => {
-    const value = option(options, key);
-    return type ? typed(key, value, type, fallback) : (value as T);
-  };
+  const get = <T>(key: keyof AccessManagerOptions, type?: string, fallback?: T): T =>
+    typed(key, option(options, key), type, fallback);
   const number = (key: keyof AccessManagerOptions, fallback: number, positive?: boolean) =>
     checkNumber(key, get(key), fallback, positive);
   const token = get<string | undefined>('token', 'string');
