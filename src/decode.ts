@@ -28,10 +28,10 @@ const malformed = (why: string): Malformed => why;
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /**
- * Only base64url characters (`atob` alone would also take `+`, `/` and spaces), in a length base64 encoding can
- * produce: never 1 mod 4.
+ * Only base64url characters (`atob` alone would also take `+`, `/` and spaces), at least one (an empty header or
+ * payload is no JSON either), in a length base64 encoding can produce: never 1 mod 4.
  */
 const isBase64url = (part: string): boolean => BASE64URL.test(part) && part.length % 4 !== 1;
 /** Created on first use (not at import: `sideEffects: false`), then shared. */
@@ -99,7 +99,7 @@ function decode(token: unknown): DecodedToken {
   const payload = decodePart(parts[1]!, 'payload');
   // Not verified here, but a token without a well-formed signature is no token a server would accept.
   const signature = parts[2]!;
-  if (signature === '' || !isBase64url(signature)) {
+  if (!isBase64url(signature)) {
     throw malformed('signature is missing or not base64url');
   }
   const expiresAt = seconds(payload.exp);
