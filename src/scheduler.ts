@@ -12,32 +12,30 @@ export const MAX_STEP_MS = 60_000;
  * what is due by comparing deadlines with `clock.now()`, so a late timer simply catches up.
  */
 export class Scheduler {
-  #handle: unknown;
-  #armed = false;
-
-  readonly #clock: Clock;
-  readonly #tick: () => void;
-
-  constructor(clock: Clock, tick: () => void) {
-    this.#clock = clock;
-    this.#tick = tick;
-  }
-
   /** Aims the timer at `deadline` (ms since the epoch, local clock); `undefined` leaves no timer. */
-  arm(deadline: number | undefined): void {
-    this.cancel();
-    if (deadline === undefined) return;
-    const delay = Math.min(Math.max(0, deadline - this.#clock.now()), MAX_STEP_MS, MAX_TIMEOUT_MS);
-    this.#armed = true;
-    this.#handle = this.#clock.setTimeout(() => {
-      this.#armed = false;
-      this.#tick();
-    }, delay);
-  }
+  declare readonly arm: (deadline: number | undefined) => void;
+  /** Leaves no timer. */
+  declare readonly cancel: () => void;
 
-  cancel(): void {
-    if (this.#armed) this.#clock.clearTimeout(this.#handle);
-    this.#armed = false;
+  // The timer's state lives in locals that the methods close over, not in #private fields: in the minified file
+  // each use is then one letter instead of `this.#x`.
+  constructor(clock: Clock, tick: () => void) {
+    let handle: unknown;
+    let armed = false;
+    const cancel = (this.cancel = () => {
+      if (armed) clock.clearTimeout(handle);
+      armed = false;
+    });
+    this.arm = (deadline) => {
+      cancel();
+      if (deadline === undefined) return;
+      const delay = Math.min(Math.max(0, deadline - clock.now()), MAX_STEP_MS, MAX_TIMEOUT_MS);
+      armed = true;
+      handle = clock.setTimeout(() => {
+        armed = false;
+        tick();
+      }, delay);
+    };
   }
 }
 
