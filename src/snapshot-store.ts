@@ -6,15 +6,12 @@ import type { AccessManagerSnapshot, AccessManagerState, StateChangeInfo } from 
 export type SnapshotListener = (snapshot: AccessManagerSnapshot) => void;
 
 export class SnapshotStore {
-  #snapshot: AccessManagerSnapshot;
+  /** The newest snapshot; only commit() replaces it. */
+  declare current: AccessManagerSnapshot;
   readonly #subscribers = new Set<SnapshotListener>();
 
   constructor(initial: AccessManagerSnapshot) {
-    this.#snapshot = Object.freeze(initial);
-  }
-
-  get current(): AccessManagerSnapshot {
-    return this.#snapshot;
+    this.current = Object.freeze(initial);
   }
 
   /** Adds a listener for every later change; returns the function that removes it (once, even if added twice). */
@@ -41,10 +38,10 @@ export class SnapshotStore {
     describe: () => Pick<AccessManagerSnapshot, 'identity' | 'expiresAt'>,
     stateChanged: (change: StateChangeInfo) => void,
   ): void {
-    const previous = this.#snapshot;
+    const previous = this.current;
     if (previous.state === state && previous.token === token && previous.lastError === lastError) return;
     const same = previous.token === token;
-    const snapshot = (this.#snapshot = Object.freeze({
+    const snapshot = (this.current = Object.freeze({
       state,
       token,
       ...(same ? { identity: previous.identity, expiresAt: previous.expiresAt } : describe()),
@@ -52,7 +49,7 @@ export class SnapshotStore {
     }));
     if (state !== previous.state) stateChanged({ state, previousState: previous.state });
     for (const listener of [...this.#subscribers]) {
-      if (this.#snapshot !== snapshot) return;
+      if (this.current !== snapshot) return;
       try {
         listener(snapshot);
       } catch (error) {
