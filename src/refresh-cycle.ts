@@ -34,12 +34,13 @@ export interface CycleHost {
 }
 
 export class RefreshCycle {
-  readonly promise: Promise<string>;
-  readonly reason: FetchReason;
+  // `declare`: assigned in the constructor, so no field initializers are emitted.
+  declare readonly promise: Promise<string>;
+  declare readonly reason: FetchReason;
   /** The held token when the refresh began: a different one arriving meanwhile may make fetching unnecessary. */
-  readonly startToken: string | undefined;
-
-  #phase: CyclePhase = 'queued';
+  declare readonly startToken: string | undefined;
+  /** Where the refresh stands; only the transitions below change it. */
+  phase: CyclePhase = 'queued';
   #attempts = 0;
   #controller: AbortController | undefined;
   /** While `fetching`: when the attempt times out. While `backoff`: when the next attempt starts. Local time. */
@@ -62,11 +63,7 @@ export class RefreshCycle {
 
   /** Starts the first attempt (once the manager holds this refresh, so re-entrant calls find it). */
   start(): void {
-    if (this.#attempts === 0 && this.#phase === 'queued') void this.#attempt();
-  }
-
-  get phase(): CyclePhase {
-    return this.#phase;
+    if (this.#attempts === 0 && this.phase === 'queued') void this.#attempt();
   }
 
   /** The local time the refresh next needs the clock for (attempt timeout, or end of backoff). */
@@ -78,12 +75,12 @@ export class RefreshCycle {
   tick(now: number): void {
     // Stryker disable next-line ConditionalExpression: with no deadline the phase is queued or settled, for which neither branch below does anything
     if (this.#deadline === undefined || now < this.#deadline) return;
-    if (this.#phase === 'fetching') {
+    if (this.phase === 'fetching') {
       this.#deadline = undefined;
       this.#controller!.abort(new Refusal('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#host.fetchTimeoutMs}).`));
     } else if (
       // Stryker disable next-line ConditionalExpression: a deadline outside `fetching` only exists in `backoff`
-      this.#phase === 'backoff'
+      this.phase === 'backoff'
     ) {
       void this.#attempt();
     }
@@ -91,13 +88,13 @@ export class RefreshCycle {
 
   /** Waiting out a backoff: try again now (a caller wants a token now, or the browser came back online). */
   retryNow(): void {
-    if (this.#phase === 'backoff') void this.#attempt();
+    if (this.phase === 'backoff') void this.#attempt();
   }
 
   /** The queued attempt starts fetching: the attempt timeout counts from now. */
   fetching(): void {
-    if (this.#phase !== 'queued') return;
-    this.#phase = 'fetching';
+    if (this.phase !== 'queued') return;
+    this.phase = 'fetching';
     this.#deadline = this.#host.clock.now() + this.#host.fetchTimeoutMs;
     this.#host.changed(this);
   }
@@ -107,22 +104,22 @@ export class RefreshCycle {
    * refresh resolves with the manager's token. Only while queued or in backoff; a fetch in flight finishes.
    */
   answer(): void {
-    if (this.#phase !== 'queued' && this.#phase !== 'backoff') return;
+    if (this.phase !== 'queued' && this.phase !== 'backoff') return;
     this.#controller?.abort();
     this.#settle();
   }
 
   /** Ends the refresh with `error` whatever its phase, aborting the attempt in flight (dispose). */
   cancel(error: AccessManagerError): void {
-    if (this.#phase === 'settled') return;
-    this.#phase = 'settled';
+    if (this.phase === 'settled') return;
+    this.phase = 'settled';
     this.#deadline = undefined;
     this.#controller?.abort(error);
     this.#reject(error);
   }
 
   #settle(error?: AccessManagerError): void {
-    this.#phase = 'settled';
+    this.phase = 'settled';
     this.#deadline = undefined;
     if (error) this.#reject(error);
     else this.#resolve(this.#host.result());
@@ -134,11 +131,11 @@ export class RefreshCycle {
     const attempt = ++this.#attempts;
     const controller = new AbortController();
     this.#controller = controller;
-    this.#phase = 'queued';
+    this.phase = 'queued';
     this.#deadline = undefined;
     // Is this attempt still the one the refresh is about? (Not after answer(), cancel() or a newer attempt.)
     // Stryker disable next-line ConditionalExpression: a newer attempt only starts from backoff, after this one's run settled, so only `settled` can make it stale
-    const current = () => this.#controller === controller && this.#phase !== 'settled';
+    const current = () => this.#controller === controller && this.phase !== 'settled';
     let failure: unknown;
     try {
       await host.run(this, attempt, controller.signal);
@@ -152,7 +149,7 @@ export class RefreshCycle {
     if (error.retryInMs === undefined) {
       this.#settle(error);
     } else {
-      this.#phase = 'backoff';
+      this.phase = 'backoff';
       this.#deadline = host.clock.now() + error.retryInMs;
       host.changed(this, error);
     }
