@@ -41,117 +41,121 @@ export class RefreshCycle {
   declare readonly startToken: string | undefined;
   /** Where the refresh stands; only the transitions below change it. */
   phase: CyclePhase = 'queued';
-  #attempts = 0;
-  #controller: AbortController | undefined;
-  /** While `fetching`: when the attempt times out. While `backoff`: when the next attempt starts. Local time. */
-  #deadline: number | undefined;
-  #resolve!: (token: string) => void;
-  #reject!: (error: AccessManagerError) => void;
-  readonly #host: CycleHost;
-
-  constructor(host: CycleHost, reason: FetchReason, startToken: string | undefined) {
-    this.#host = host;
-    this.reason = reason;
-    this.startToken = startToken;
-    this.promise = new Promise<string>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    // Automatic refreshes have no caller; their failures are reported through the manager's `error` event.
-    this.promise.catch(() => {});
-  }
-
   /** Starts the first attempt (once the manager holds this refresh, so re-entrant calls find it). */
-  start(): void {
-    if (this.#attempts === 0 && this.phase === 'queued') void this.#attempt();
-  }
-
+  declare readonly start: () => void;
   /** The local time the refresh next needs the clock for (attempt timeout, or end of backoff). */
-  nextDeadline(): number | undefined {
-    return this.#deadline;
-  }
-
+  declare readonly nextDeadline: () => number | undefined;
   /** Applies what is due at local time `now`: a timed-out attempt fails, a finished backoff starts the next. */
-  tick(now: number): void {
-    // Stryker disable next-line ConditionalExpression: with no deadline the phase is queued or settled, for which neither branch below does anything
-    if (this.#deadline === undefined || now < this.#deadline) return;
-    if (this.phase === 'fetching') {
-      this.#deadline = undefined;
-      this.#controller!.abort(new Refusal('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${this.#host.fetchTimeoutMs}).`));
-    } else if (
-      // Stryker disable next-line ConditionalExpression: a deadline outside `fetching` only exists in `backoff`
-      this.phase === 'backoff'
-    ) {
-      void this.#attempt();
-    }
-  }
-
+  declare readonly tick: (now: number) => void;
   /** Waiting out a backoff: try again now (a caller wants a token now, or the browser came back online). */
-  retryNow(): void {
-    if (this.phase === 'backoff') void this.#attempt();
-  }
-
+  declare readonly retryNow: () => void;
   /** The queued attempt starts fetching: the attempt timeout counts from now. */
-  fetching(): void {
-    if (this.phase !== 'queued') return;
-    this.phase = 'fetching';
-    this.#deadline = this.#host.clock.now() + this.#host.fetchTimeoutMs;
-    this.#host.changed(this);
-  }
-
+  declare readonly fetching: () => void;
   /**
    * A token from elsewhere answers this refresh: a queued attempt is withdrawn (it leaves the lock's queue) and the
    * refresh resolves with the manager's token. Only while queued or in backoff; a fetch in flight finishes.
    */
-  answer(): void {
-    if (this.phase !== 'queued' && this.phase !== 'backoff') return;
-    this.#controller?.abort();
-    this.#settle();
-  }
-
+  declare readonly answer: () => void;
   /** Ends the refresh with `error` whatever its phase, aborting the attempt in flight (dispose). */
-  cancel(error: AccessManagerError): void {
-    if (this.phase === 'settled') return;
-    this.phase = 'settled';
-    this.#deadline = undefined;
-    this.#controller?.abort(error);
-    this.#reject(error);
-  }
+  declare readonly cancel: (error: AccessManagerError) => void;
 
-  #settle(error?: AccessManagerError): void {
-    this.phase = 'settled';
-    this.#deadline = undefined;
-    if (error) this.#reject(error);
-    else this.#resolve(this.#host.result());
-    this.#host.changed(this, error);
-  }
+  // The rest of the state lives in locals that the methods close over, not in #private fields: in the minified file
+  // each use is then one letter instead of `this.#x`.
+  constructor(host: CycleHost, reason: FetchReason, startToken: string | undefined) {
+    this.reason = reason;
+    this.startToken = startToken;
+    let resolve!: (token: string) => void;
+    let reject!: (error: AccessManagerError) => void;
+    this.promise = new Promise<string>((resolveWith, rejectWith) => {
+      resolve = resolveWith;
+      reject = rejectWith;
+    });
+    // Automatic refreshes have no caller; their failures are reported through the manager's `error` event.
+    this.promise.catch(() => {});
+    let attempts = 0;
+    let controller: AbortController | undefined;
+    /** While `fetching`: when the attempt times out. While `backoff`: when the next attempt starts. Local time. */
+    let deadline: number | undefined;
 
-  async #attempt(): Promise<void> {
-    const host = this.#host;
-    const attempt = ++this.#attempts;
-    const controller = new AbortController();
-    this.#controller = controller;
-    this.phase = 'queued';
-    this.#deadline = undefined;
-    // Is this attempt still the one the refresh is about? (Not after answer(), cancel() or a newer attempt.)
-    // Stryker disable next-line ConditionalExpression: a newer attempt only starts from backoff, after this one's run settled, so only `settled` can make it stale
-    const current = () => this.#controller === controller && this.phase !== 'settled';
-    let failure: unknown;
-    try {
-      await host.run(this, attempt, controller.signal);
-      if (current()) this.#settle();
-      return;
-    } catch (error) {
-      failure = controller.signal.aborted ? controller.signal.reason : error;
-    }
-    if (!current()) return;
-    const error = classifyFailure(failure, attempt, host.retry, host.random);
-    if (error.retryInMs === undefined) {
-      this.#settle(error);
-    } else {
-      this.phase = 'backoff';
-      this.#deadline = host.clock.now() + error.retryInMs;
+    const settle = (error?: AccessManagerError): void => {
+      this.phase = 'settled';
+      deadline = undefined;
+      if (error) reject(error);
+      else resolve(host.result());
       host.changed(this, error);
-    }
+    };
+
+    const attempt = async (): Promise<void> => {
+      const number = ++attempts;
+      const current = new AbortController();
+      controller = current;
+      this.phase = 'queued';
+      deadline = undefined;
+      // Is this attempt still the one the refresh is about? (Not after answer(), cancel() or a newer attempt.)
+      // Stryker disable next-line ConditionalExpression: a newer attempt only starts from backoff, after this one's run settled, so only `settled` can make it stale
+      const stillCurrent = () => controller === current && this.phase !== 'settled';
+      let failure: unknown;
+      try {
+        await host.run(this, number, current.signal);
+        if (stillCurrent()) settle();
+        return;
+      } catch (error) {
+        failure = current.signal.aborted ? current.signal.reason : error;
+      }
+      if (!stillCurrent()) return;
+      const error = classifyFailure(failure, number, host.retry, host.random);
+      if (error.retryInMs === undefined) {
+        settle(error);
+      } else {
+        this.phase = 'backoff';
+        deadline = host.clock.now() + error.retryInMs;
+        host.changed(this, error);
+      }
+    };
+
+    this.start = () => {
+      if (attempts === 0 && this.phase === 'queued') void attempt();
+    };
+
+    this.nextDeadline = () => deadline;
+
+    this.tick = (now) => {
+      // Stryker disable next-line ConditionalExpression: with no deadline the phase is queued or settled, for which neither branch below does anything
+      if (deadline === undefined || now < deadline) return;
+      if (this.phase === 'fetching') {
+        deadline = undefined;
+        controller!.abort(new Refusal('FETCH_TIMEOUT', `Token fetch exceeded fetchTimeoutMs (${host.fetchTimeoutMs}).`));
+      } else if (
+        // Stryker disable next-line ConditionalExpression: a deadline outside `fetching` only exists in `backoff`
+        this.phase === 'backoff'
+      ) {
+        void attempt();
+      }
+    };
+
+    this.retryNow = () => {
+      if (this.phase === 'backoff') void attempt();
+    };
+
+    this.fetching = () => {
+      if (this.phase !== 'queued') return;
+      this.phase = 'fetching';
+      deadline = host.clock.now() + host.fetchTimeoutMs;
+      host.changed(this);
+    };
+
+    this.answer = () => {
+      if (this.phase !== 'queued' && this.phase !== 'backoff') return;
+      controller?.abort();
+      settle();
+    };
+
+    this.cancel = (error) => {
+      if (this.phase === 'settled') return;
+      this.phase = 'settled';
+      deadline = undefined;
+      controller?.abort(error);
+      reject(error);
+    };
   }
 }
