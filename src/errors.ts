@@ -51,7 +51,8 @@ export class AccessManagerError extends Error {
   declare readonly twilioCode?: number;
 
   constructor(code: AccessManagerErrorCode, message: string, details: AccessManagerErrorDetails = {}) {
-    super(message, 'cause' in details ? { cause: details.cause } : undefined);
+    // Error takes `cause` from its options only when they have one (`'cause' in details`), as an own property.
+    super(message, details);
     this.code = code;
     this.clientName = details.clientName;
     this.attempt = details.attempt;
