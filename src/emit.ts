@@ -15,18 +15,19 @@ interface StoredListener {
  * microtask, so it still reaches the page's error reporting without breaking the caller's bookkeeping.
  */
 export function emitIsolated(emitter: EventEmitter, event: string, args: unknown[]): void {
-  // Stryker disable next-line StringLiteral: eventemitter3 prefixes its keys only where Object.create is missing (pre-ES5 engines), never here
-  const key = EventEmitter.prefixed ? `${EventEmitter.prefixed as string}${event}` : event;
+  // `prefixed` is '~' where eventemitter3 prefixes its keys (engines without Object.create), false everywhere else.
+  const key = ((EventEmitter.prefixed as string | false) || '') + event;
   const events = (emitter as unknown as { _events: Record<string, StoredListener | StoredListener[] | undefined> })._events;
   const stored = events[key];
   if (!stored) return;
+  // eventemitter3 keeps one listener bare and several in an array; `[value].flat()` is a fresh array either way.
   // The listeners when the event starts (eventemitter3 pushes new ones onto the same array): one added meanwhile
   // hears the next event, not this one.
-  for (const listener of Array.isArray(stored) ? [...stored] : [stored]) {
+  for (const listener of [stored].flat()) {
     if (listener.once) {
       // A listener that emitted this event again from inside may have run (and removed) it already.
       const now = events[key];
-      if (!(Array.isArray(now) ? now.includes(listener) : now === listener)) continue;
+      if (![now].flat().includes(listener)) continue;
       emitter.removeListener(event, listener.fn, undefined, true);
     }
     try {
