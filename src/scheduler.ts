@@ -1,4 +1,3 @@
-import { MAX_TIMEOUT_MS } from './clock.js';
 import type { Clock } from './types.js';
 
 /**
@@ -29,7 +28,8 @@ export class Scheduler {
     this.arm = (deadline) => {
       cancel();
       if (deadline === undefined) return;
-      const delay = Math.min(Math.max(0, deadline - clock.now()), MAX_STEP_MS, MAX_TIMEOUT_MS);
+      // At most MAX_STEP_MS, so also far below the 2^31-1 ms that browsers' setTimeout takes (MAX_TIMEOUT_MS).
+      const delay = Math.min(Math.max(0, deadline - clock.now()), MAX_STEP_MS);
       armed = true;
       handle = clock.setTimeout(() => {
         armed = false;
