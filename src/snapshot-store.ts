@@ -40,11 +40,10 @@ export class SnapshotStore {
   ): void {
     const previous = this.current;
     if (previous.state === state && previous.token === token && previous.lastError === lastError) return;
-    const same = previous.token === token;
     const snapshot = (this.current = Object.freeze({
       state,
       token,
-      ...(same ? { identity: previous.identity, expiresAt: previous.expiresAt } : describe()),
+      ...(previous.token === token ? { identity: previous.identity, expiresAt: previous.expiresAt } : describe()),
       lastError,
     }));
     if (state !== previous.state) stateChanged({ state, previousState: previous.state });
