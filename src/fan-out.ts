@@ -43,9 +43,8 @@ let anonymous = 0;
  * proxy, becomes the same TypeError naming the option as a wrong type does.
  */
 function option<T>(name: string, what: string, get: () => T, valid: (value: T) => unknown): T {
-  let value: T;
   try {
-    value = get();
+    const value = get();
     if (valid(value)) return value;
   } catch (cause) {
     throw new TypeError(`${name} must be ${what}.`, { cause });
@@ -190,10 +189,10 @@ export class FanOut {
     };
 
     this.push = (token) => {
-      if (entries.size === 0) return Promise.resolve();
       let done!: () => void;
       const promise = new Promise<void>((resolve) => (done = resolve));
-      // Counted as clients are reached, plus one for the loop itself: clients may come and go during it.
+      // Counted as clients are reached, plus one for the loop itself: clients may come and go during it. With no
+      // client, releasing the loop's own count resolves the promise at once.
       const batch: Batch = { left: 1, done };
       const id = open(batch);
       for (const entry of entries.values()) {
