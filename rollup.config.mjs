@@ -74,7 +74,8 @@ export default [
     {
       input,
       external,
-      plugins: [dts({ tsconfig: './tsconfig.json' }), declareDisposeSymbol()],
+      // `@internal` members (the hook token-warden/twilio calls) stay out of the declarations.
+      plugins: [dts({ tsconfig: './tsconfig.json', compilerOptions: { stripInternal: true } }), declareDisposeSymbol()],
       output: [
         { file: `dist/${name}.d.mts`, format: 'es' },
         { file: `dist/${name}.d.cts`, format: 'es' },

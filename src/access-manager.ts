@@ -130,18 +130,6 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
             () => this.#shareableToken(),
             () => this.#skew,
           );
-    // How `token-warden/twilio` (bundled apart, without this class) reports an SDK's own token event: a refresh
-    // with the reason `'client'`, under the client guard. Not enumerable and not typed: not public API.
-    // `warning`: an about-to-expire warning rather than "expired".
-    Object.defineProperty(this, CLIENT_EVENT, {
-      value: (warning?: boolean) => {
-        // A warning is about the token the SDK holds, which may be an old one (the Voice Device keeps the timer of
-        // every token it was given): while the held token is not about to expire, there is nothing to do. While
-        // the automatic refresh of this window is armed (spread), that refresh answers it in time.
-        if (warning && (!this.#insideWindow() || this.#autoRefresh.nextDeadline() !== undefined)) return;
-        this.#clientRefresh('client', undefined, undefined);
-      },
-    });
 
     this.#store = new SnapshotStore({ state: this.state, token, lastError: undefined, ...this.#describe() });
     if (this.#held?.expiredAtStart) {
@@ -370,6 +358,19 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#store.clear();
   }
 
+  /**
+   * @internal How `token-warden/twilio` (bundled apart, without this class) reports an SDK's own token event: a
+   * refresh with the reason `'client'`, under the client guard. Keyed by a symbol and left out of the declarations:
+   * not public API. `warning`: an about-to-expire warning rather than "expired".
+   */
+  [CLIENT_EVENT](warning?: boolean): void {
+    // A warning is about the token the SDK holds, which may be an old one (the Voice Device keeps the timer of
+    // every token it was given): while the held token is not about to expire, there is nothing to do. While the
+    // automatic refresh of this window is armed (spread), that refresh answers it in time.
+    if (warning && (!this.#insideWindow() || this.#autoRefresh.nextDeadline() !== undefined)) return;
+    this.#clientRefresh('client', undefined, undefined);
+  }
+
   /** Same as {@link AccessManager.dispose}, for `using manager = new AccessManager(...)`. */
   [Symbol.dispose](): void {
     this.dispose();
@@ -466,8 +467,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const held = this.#held;
     const local = (serverTime: number) => serverTime - this.#skew;
     const deadlines = [
-      held && !held.aboutFired ? local(held.exp - this.#options.aboutMs) : undefined,
-      held && !held.expiredFired ? local(held.exp) : undefined,
+      // The token's next event: its about-to-expire moment until that has fired, then its expiry (which always
+      // fires after the former).
+      held && !held.expiredFired ? local(held.exp - (held.aboutFired ? 0 : this.#options.aboutMs)) : undefined,
       this.#autoRefresh.nextDeadline(),
       this.#clientGuard.nextDeadline(),
       this.#cycle?.nextDeadline(),

@@ -303,7 +303,7 @@ export class FanOut {
         report(
           failure === 'CLIENT_UPDATE_FAILED'
             ? new AccessManagerError(failure, `Client "${clientName}" failed to update its token.`, { clientName, cause })
-            : new AccessManagerError(failure, `Client "${clientName}" did not finish updateToken within clientTimeoutMs.`, {
+            : new AccessManagerError(failure, `Client "${clientName}" updateToken exceeded clientTimeoutMs.`, {
                 clientName,
               }),
         );

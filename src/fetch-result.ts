@@ -32,9 +32,7 @@ function malformedHint(text: string): string {
   const start = text.trimStart();
   if (start === '') return '; the response is empty';
   if (start.startsWith('<')) return '; an HTML page? check the URL and response.ok';
-  if (start.startsWith('{') || start.startsWith('[') || start.startsWith('"')) {
-    return '; JSON? return its token, not the whole body';
-  }
+  if (/^[[{"]/.test(start)) return '; JSON? return its token, not the whole body';
   return '';
 }
 

@@ -226,7 +226,7 @@ export function connectTwilioClient(
       // An AccessManager takes this as a refresh with the reason 'client' (under its client guard); any other
       // manager-like object just refreshes.
       const clientEvent = (manager as { [CLIENT_EVENT]?: unknown })[CLIENT_EVENT];
-      if (typeof clientEvent === 'function') clientEvent(warning);
+      if (typeof clientEvent === 'function') clientEvent.call(manager, warning);
       else manager.refresh().catch(ignore);
     } catch {
       // A manager-like object may throw instead of rejecting (once disposed); there is nothing to refresh then.

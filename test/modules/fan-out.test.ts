@@ -164,7 +164,7 @@ describe('FanOut: what a client failing or hanging reports', () => {
     expect(push.done).toBe(true);
     expect(errors).toHaveLength(1);
     expect(errors[0]!.code).toBe('CLIENT_UPDATE_TIMEOUT');
-    expect(errors[0]!.message).toBe('Client "video" did not finish updateToken within clientTimeoutMs.');
+    expect(errors[0]!.message).toBe('Client "video" updateToken exceeded clientTimeoutMs.');
     expect('cause' in errors[0]!).toBe(false);
   });
 
