@@ -10,11 +10,10 @@ const MAX_LIFETIME_MS = 86_400_000;
 
 /** A fetcher's `serverTime` in ms, when it is a finite number or a valid `Date` (also from another realm). */
 export function serverTimeOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   try {
     // Date's own getTime checks for a real Date (any realm, any subclass) and throws on anything else, a look-alike
     // or a proxy included; the catch turns that into undefined.
-    const ms = Date.prototype.getTime.call(value);
+    const ms = typeof value === 'number' ? value : Date.prototype.getTime.call(value);
     return Number.isFinite(ms) ? ms : undefined;
   } catch {
     return undefined;
