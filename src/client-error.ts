@@ -36,7 +36,8 @@ const MAX_NODES = 16;
 
 /** `value[key]`, or `undefined` when `value` is not an object or reading it throws (getter, revoked proxy). */
 export function read(value: unknown, key: string): unknown {
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
+  // Object() returns exactly objects and functions unchanged (it wraps a primitive, replaces null and undefined).
+  if (Object(value) !== value) return undefined;
   try {
     return (value as Record<string, unknown>)[key];
   } catch {
@@ -56,9 +57,9 @@ export function walkErrorChain(err: unknown, visit: (node: object) => boolean): 
   const queue: unknown[] = [err];
   while (queue.length > 0 && seen.size < MAX_NODES) {
     const node = queue.shift();
-    if ((typeof node !== 'object' && typeof node !== 'function') || node === null || seen.has(node)) continue;
+    if (Object(node) !== node || seen.has(node)) continue;
     seen.add(node);
-    if (visit(node)) return true;
+    if (visit(node as object)) return true;
     queue.push(read(node, 'cause'), read(node, 'originalError'));
   }
   return false;
