@@ -59,9 +59,9 @@ export function classifyFailure(
   const own = read(reason, 'name') === 'AccessManagerError' ? read(reason, 'code') : undefined;
   if (isRefusal(reason)) {
     ({ code, message } = reason);
-  } else if (own === 'TOKEN_MALFORMED' || own === 'TOKEN_EXPIRED' || own === 'IDENTITY_MISMATCH' || own === 'FETCH_TIMEOUT') {
+  } else if (['TOKEN_MALFORMED', 'TOKEN_EXPIRED', 'IDENTITY_MISMATCH', 'FETCH_TIMEOUT'].includes(own as string)) {
     // The fetcher judged the response itself (createTokenFetcher reading a body without a token): keep its verdict.
-    code = own;
+    code = own as AccessManagerError['code'];
     const text = read(reason, 'message');
     message = typeof text === 'string' && text !== '' ? quote(text) : `Fetched token refused (${own}).`;
     cause = read(reason, 'cause');
