@@ -117,8 +117,10 @@ const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 function checkLogger(value: unknown): Logger | undefined {
   if (value === undefined || typeof value === 'function') return value as Logger | undefined;
-  const methods = typeof value === 'object' && value !== null ? LEVELS.map((level) => option(value, level, 'logger')) : [];
-  if (methods.length === 0 || methods.some((method) => typeof method !== 'function')) {
+  // Anything but an object has no methods here, and fails the check below.
+  const source = typeof value === 'object' && value !== null ? value : {};
+  const methods = LEVELS.map((level) => option(source, level, 'logger'));
+  if (methods.some((method) => typeof method !== 'function')) {
     throw invalid('logger', 'a function or a console-like object');
   }
   // Bound once: `console` methods need their object in some environments.
