@@ -147,8 +147,10 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
   const retry = checkRetry(get('retry'));
   const clientTimeoutMs = number('clientTimeoutMs', DEFAULTS.clientTimeoutMs, true);
   const skew = get('clockSkew');
-  if (skew !== undefined && skew !== 'auto' && typeof skew !== 'number') throw invalid('clockSkew', "'auto' or a number");
-  if (typeof skew === 'number' && !Number.isFinite(skew)) throw invalid('clockSkew', 'finite', true);
+  // 'auto', like no option, has the skew measured: no fixed one.
+  const fixedSkew = skew === 'auto' ? undefined : skew;
+  if (fixedSkew !== undefined && typeof fixedSkew !== 'number') throw invalid('clockSkew', "'auto' or a number");
+  if (!Number.isFinite(fixedSkew ?? 0)) throw invalid('clockSkew', 'finite', true);
   const allowIdentityChange = get('allowIdentityChange', 'boolean', false);
   const identity = get<string | undefined>('identity', 'string');
   const crossTab = checkCrossTab(get('crossTab'));
@@ -163,7 +165,7 @@ export function resolveOptions(options: AccessManagerOptions): ResolvedOptions {
     fetchTimeoutMs,
     retry,
     clientTimeoutMs,
-    fixedSkew: typeof skew === 'number' ? skew : undefined,
+    fixedSkew,
     allowIdentityChange,
     identity,
     crossTab,
