@@ -29,10 +29,10 @@ export function readFetchResult(result: unknown): FetchedToken {
 
 /** What a malformed fetched value most likely is, and the fix, without quoting any of it. */
 function malformedHint(text: string): string {
-  const start = text.trimStart();
-  if (start === '') return '; the response is empty';
-  if (start.startsWith('<')) return '; an HTML page? check the URL and response.ok';
-  if (/^[[{"]/.test(start)) return '; JSON? return its token, not the whole body';
+  // What it begins with after whitespace (\s is exactly what trimStart() would drop).
+  if (/^\s*$/.test(text)) return '; the response is empty';
+  if (/^\s*</.test(text)) return '; an HTML page? check the URL and response.ok';
+  if (/^\s*[[{"]/.test(text)) return '; JSON? return its token, not the whole body';
   return '';
 }
 
