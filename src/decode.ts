@@ -109,11 +109,16 @@ function decode(token: unknown): DecodedToken {
   // A token with `grants` (Twilio's) names its identity there only: its `sub` is the account SID, not a user.
   const identity = grants ? grants.identity : payload.sub;
 
-  const decoded: DecodedToken = { header, payload, expiresAt, grants: grants ?? {} };
   const issuedAt = seconds(payload.iat);
   const notBefore = seconds(payload.nbf);
-  if (issuedAt) decoded.issuedAt = issuedAt;
-  if (notBefore) decoded.notBefore = notBefore;
-  if (typeof identity === 'string') decoded.identity = identity;
-  return decoded;
+  // The optional fields are absent, not undefined, when the token lacks them.
+  return {
+    header,
+    payload,
+    expiresAt,
+    grants: grants ?? {},
+    ...(issuedAt && { issuedAt }),
+    ...(notBefore && { notBefore }),
+    ...(typeof identity === 'string' && { identity }),
+  };
 }
