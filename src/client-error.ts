@@ -67,18 +67,15 @@ export function walkErrorChain(err: unknown, visit: (node: object) => boolean): 
 
 /** The first Twilio-style code (`code`, `twilioCode` or `errorCode`) in the chain that satisfies `accept`. */
 export function findTwilioCode(err: unknown, accept: (code: number) => boolean): number | undefined {
-  let found: number | undefined;
-  walkErrorChain(err, (node) => {
-    for (const key of ['code', 'twilioCode', 'errorCode']) {
-      const code = numeric(read(node, key));
-      if (code !== undefined && accept(code)) {
-        found = code;
-        return true;
-      }
-    }
-    return false;
-  });
-  return found;
+  // The last code read: the accepted one when the walk stops at it.
+  let code: number | undefined;
+  const found = walkErrorChain(err, (node) =>
+    ['code', 'twilioCode', 'errorCode'].some((key) => {
+      code = numeric(read(node, key));
+      return code !== undefined && accept(code);
+    }),
+  );
+  return found ? code : undefined;
 }
 
 /** HTTP status of an error shaped like ky's `HTTPError`, a fetch `Response`, `{ status }` or a Twilio SDK payload. */
