@@ -9,10 +9,13 @@ export { MAX_RETRY_AFTER_MS };
 
 /** A problem the manager itself found in an attempt (a timeout, a fetched value it refuses); its message is final. */
 export class Refusal {
-  constructor(
-    readonly code: 'TOKEN_MALFORMED' | 'TOKEN_EXPIRED' | 'TOKEN_STALE' | 'IDENTITY_MISMATCH' | 'FETCH_TIMEOUT',
-    readonly message: string,
-  ) {}
+  // `declare`: assigned in the constructor, so no field initializers are emitted.
+  declare readonly code: 'TOKEN_MALFORMED' | 'TOKEN_EXPIRED' | 'TOKEN_STALE' | 'IDENTITY_MISMATCH' | 'FETCH_TIMEOUT';
+  declare readonly message: string;
+  constructor(code: Refusal['code'], message: string) {
+    this.code = code;
+    this.message = message;
+  }
 }
 
 const isRefusal = (value: unknown): value is Refusal => {
