@@ -77,15 +77,15 @@ function checkNumber(name: string, value: unknown, fallback: number, positive?: 
 
 /** Without a `retry` option, the defaults: every field of `{}` falls back to them. */
 function checkRetry(value: unknown = {}): RetryPolicy | false {
-  const fallback = DEFAULTS.retry;
   if (value === false) return false;
   if (typeof value !== 'object' || value === null) throw invalid('retry', 'an object or false');
-  const field = (key: keyof RetryPolicy, fallback: number, min?: number) =>
+  const field = (key: keyof RetryPolicy, min?: number, fallback = DEFAULT_RETRY[key]) =>
     checkNumber(`retry.${key}`, option(value, key, 'retry'), fallback, false, min);
-  const minDelayMs = field('minDelayMs', fallback.minDelayMs);
-  const maxDelayMs = field('maxDelayMs', Math.max(fallback.maxDelayMs, minDelayMs));
+  const minDelayMs = field('minDelayMs');
+  // A minDelayMs above the default maximum raises the maximum's default with it.
+  const maxDelayMs = field('maxDelayMs', 0, Math.max(DEFAULT_RETRY.maxDelayMs, minDelayMs));
   if (maxDelayMs < minDelayMs) throw invalid('retry.maxDelayMs', '>= retry.minDelayMs', true);
-  return { minDelayMs, maxDelayMs, factor: field('factor', fallback.factor, 1) };
+  return { minDelayMs, maxDelayMs, factor: field('factor', 1) };
 }
 
 function checkCrossTab(value: unknown): string | undefined {
