@@ -28,7 +28,8 @@ const malformed = (why: string): Malformed => why;
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// The base64url alphabet: \w is exactly [A-Za-z0-9_] without the `u` and `i` flags.
+const BASE64URL = /^[\w-]+$/;
 /**
  * Only base64url characters (`atob` alone would also take `+`, `/` and spaces), at least one (an empty header or
  * payload is no JSON either), in a length base64 encoding can produce: never 1 mod 4.
