@@ -56,8 +56,9 @@ const numeric = (value: unknown): number | undefined => {
 export function walkErrorChain(err: unknown, visit: (node: object) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
-  while (queue.length > 0 && seen.size < MAX_NODES) {
-    const node = queue.shift();
+  // An array's for-of also visits what is pushed meanwhile: the queue, in order.
+  for (const node of queue) {
+    if (seen.size >= MAX_NODES) break;
     if (Object(node) !== node || seen.has(node)) continue;
     seen.add(node);
     if (visit(node as object)) return true;
