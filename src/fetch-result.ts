@@ -15,8 +15,7 @@ export interface FetchedToken {
 
 /** @throws Refusal `TOKEN_MALFORMED` when `result` is not a decodable token or `{ token }`. */
 export function readFetchResult(result: unknown): FetchedToken {
-  const isObject = typeof result === 'object' && result !== null;
-  const token = isObject ? read(result, 'token') : result;
+  const token = typeof result === 'object' && result !== null ? read(result, 'token') : result;
   if (typeof token !== 'string') {
     throw new Refusal('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token: string }.');
   }
@@ -24,7 +23,8 @@ export function readFetchResult(result: unknown): FetchedToken {
   if (typeof decoded === 'string') {
     throw new Refusal('TOKEN_MALFORMED', `Fetched token is malformed: ${decoded}${malformedHint(token)}.`);
   }
-  return { token, decoded, serverTime: isObject ? serverTimeOf(read(result, 'serverTime')) : undefined };
+  // A bare token has no serverTime: read() gives undefined for a string, and serverTimeOf keeps it.
+  return { token, decoded, serverTime: serverTimeOf(read(result, 'serverTime')) };
 }
 
 /** What a malformed fetched value most likely is, and the fix, without quoting any of it. */
