@@ -83,7 +83,7 @@ export function classifyFailure(
       : `Token fetch failed: ${why}.`;
   }
   let retryInMs: number | undefined;
-  if (retry !== false && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH') {
+  if (retry && code !== 'FETCH_UNAUTHORIZED' && code !== 'IDENTITY_MISMATCH') {
     retryInMs = retryDelay(retry, attempt, random);
     const after = read(reason, 'retryAfterMs');
     // Stryker disable next-line EqualityOperator: a retryAfterMs of 0 raises nothing (Math.max with a delay >= 0)
