@@ -13,7 +13,7 @@ export type Log = (level: LogLevel, event: string, details?: Record<string, unkn
  * fingerprint, and nothing of the token can be read back from it.
  */
 export function fingerprint(token: string): string {
-  const signature = token.slice(token.lastIndexOf('.') + 1);
+  const signature = token.split('.').pop()!;
   let hash = 0x811c9dc5;
   for (let i = 0; i < signature.length; i++) hash = Math.imul(hash ^ signature.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(36).padStart(7, '0').slice(-6);
