@@ -18,14 +18,6 @@ export class Refusal {
   }
 }
 
-const isRefusal = (value: unknown): value is Refusal => {
-  try {
-    return value instanceof Refusal;
-  } catch {
-    return false; // a revoked proxy throws even from `instanceof`
-  }
-};
-
 // Anything that looks like a JWT, one of its segments, or a long opaque secret is cut from quoted messages.
 const SECRETISH = /eyJ[\w-]*(?:\.[\w-]*)*|[\w-]{8,}\.[\w-]{8,}\.[\w-]*|[\w-]{32,}/g;
 
@@ -60,8 +52,14 @@ export function classifyFailure(
   let message: string;
   let cause: unknown;
   const own = read(reason, 'name') === 'AccessManagerError' ? read(reason, 'code') : undefined;
-  if (isRefusal(reason)) {
-    ({ code, message } = reason);
+  let refusal = false;
+  try {
+    refusal = reason instanceof Refusal;
+  } catch {
+    // A revoked proxy throws even from `instanceof`: it is no Refusal.
+  }
+  if (refusal) {
+    ({ code, message } = reason as Refusal);
   } else if (['TOKEN_MALFORMED', 'TOKEN_EXPIRED', 'IDENTITY_MISMATCH', 'FETCH_TIMEOUT'].includes(own as string)) {
     // The fetcher judged the response itself (createTokenFetcher reading a body without a token): keep its verdict.
     code = own as AccessManagerError['code'];
