@@ -465,11 +465,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #reschedule(): void {
     if (this.#disposed) return;
     const held = this.#held;
-    const local = (serverTime: number) => serverTime - this.#skew;
     const deadlines = [
-      // The token's next event: its about-to-expire moment until that has fired, then its expiry (which always
-      // fires after the former).
-      held && !held.expiredFired ? local(held.exp - (held.aboutFired ? 0 : this.#options.aboutMs)) : undefined,
+      // The token's next event, on the local clock: its about-to-expire moment until that has fired, then its
+      // expiry (which always fires after the former).
+      held && !held.expiredFired ? held.exp - (held.aboutFired ? 0 : this.#options.aboutMs) - this.#skew : undefined,
       this.#autoRefresh.nextDeadline(),
       this.#clientGuard.nextDeadline(),
       this.#cycle?.nextDeadline(),
