@@ -66,8 +66,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   readonly #cycleHost: CycleHost;
 
   #held: HeldToken | undefined;
-  /** Server time minus local time, in ms. */
-  #skew = 0;
+  /** Server time minus local time, in ms. Set first thing in the constructor. */
+  #skew: number;
   #cycle: RefreshCycle | undefined;
   /** The token endpoint refused (401/403): no automatic refresh until `refresh()` or `updateToken()`. */
   #failed = false;
