@@ -69,9 +69,10 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   /** Server time minus local time, in ms. Set first thing in the constructor. */
   #skew: number;
   #cycle: RefreshCycle | undefined;
+  // The three flags below start unset, which reads as false.
   /** The token endpoint refused (401/403): no automatic refresh until `refresh()` or `updateToken()`. */
-  #failed = false;
-  #disposed = false;
+  #failed?: boolean;
+  #disposed?: boolean;
   /** Pending while a new tab without a token waits for its peers. */
   #starting: Promise<void> | undefined;
   /** A client's report that arrived while a refresh that already delivered a new token was finishing. */
@@ -83,7 +84,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   readonly #store: SnapshotStore;
   readonly #log: Log | undefined;
   /** A server time that cannot be right for its token was seen (and logged) already. */
-  #implausibleSeen = false;
+  #implausibleSeen?: boolean;
 
   /**
    * @throws TypeError or RangeError naming the option when an option is invalid; {@link AccessManagerError}
