@@ -77,8 +77,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   #starting: Promise<void> | undefined;
   /** A client's report that arrived while a refresh that already delivered a new token was finishing. */
   #lateReport: (() => void) | undefined;
-  /** The client fan-out of the newest adopted token: what `updateToken` waits for, whichever token is newest. */
-  #delivered: Promise<void> = Promise.resolve();
+  /**
+   * The client fan-out of the newest adopted token: what `updateToken` waits for, whichever token is newest. Set by
+   * every `#adopt` before anything reads it.
+   */
+  #delivered: Promise<void> | undefined;
   /** The last error reported since the last adopted token. */
   #lastError: AnyAccessManagerError | undefined;
   readonly #store: SnapshotStore;
@@ -512,15 +515,16 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#reschedule();
     const info = { token, expiresAt: decoded.expiresAt, identity: decoded.identity, source };
     this.#fire('tokenUpdated', previous ? { ...info, previousToken: previous.token } : info);
-    // A listener may have adopted a newer token already; then that one was pushed and this one must not follow.
-    if (this.#held !== held) return this.#delivered;
+    // A listener may have adopted a newer token already; then that one was pushed (setting #delivered) and this one
+    // must not follow.
+    if (this.#held !== held) return this.#delivered!;
     this.#fanOut.checkGrants(decoded.grants);
     this.#log?.('debug', 'clients.push', { fingerprint: fingerprint(token) });
     const delivered = (this.#delivered = this.#fanOut.push(token));
     const log = this.#log;
     if (log) void delivered.then(() => log('debug', 'clients.done', { fingerprint: fingerprint(token) }));
     this.#sync();
-    return this.#delivered;
+    return this.#delivered!;
   }
 
   /** A token a peer tab sent: adopted when the tab-group rules accept it, else ignored silently. */
