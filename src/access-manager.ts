@@ -372,7 +372,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // every token it was given): while the held token is not about to expire, there is nothing to do. While the
     // automatic refresh of this window is armed (spread), that refresh answers it in time.
     if (warning && (!this.#insideWindow() || this.#autoRefresh.nextDeadline() !== undefined)) return;
-    this.#clientRefresh('client', undefined, undefined);
+    this.#clientRefresh('client');
   }
 
   /** Same as {@link AccessManager.dispose}, for `using manager = new AccessManager(...)`. */
@@ -564,7 +564,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * A refresh a client asked for (its token error, or its own token event), under the client guard: at once the
    * first time for a held token, else after the backoff, reported as `CLIENT_TOKEN_REJECTED` when it was an error.
    */
-  #clientRefresh(reason: ClientReason, error: unknown, clientName: string | undefined): void {
+  #clientRefresh(reason: ClientReason, error?: unknown, clientName?: string): void {
     if (this.#disposed || !this.#options.fetcher) return;
     const cycle = this.#cycle;
     if (cycle) {
