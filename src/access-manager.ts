@@ -443,9 +443,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       } else if (!held.aboutFired && serverNow >= held.exp - this.#options.aboutMs) {
         this.#fireAbout(held, serverNow);
         // Spread, but never later than `spreadMs` into the window (a window noticed late, after a sleep).
-        const { aboutMs, spreadMs } = this.#options;
         if (held === this.#held && this.#autoRefreshes()) {
-          this.#autoRefresh.open(now, held.exp - this.#skew - aboutMs + spreadMs);
+          this.#autoRefresh.open(now, held.exp - this.#skew - this.#options.aboutMs + this.#options.spreadMs);
           this.#log?.('debug', 'refresh.scheduled', { at: this.#autoRefresh.nextDeadline() });
         }
       }
