@@ -686,8 +686,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** Why a candidate may not replace the held token (judged with `skew`), or `undefined` when it may. */
   #judge(decoded: DecodedToken, skew: number, subject: string): Refusal | undefined {
-    const { identity, allowIdentityChange } = this.#options;
-    return judgeCandidate(decoded, this.#serverNow(skew), { held: this.#held, identity, allowIdentityChange }, subject);
+    // The options carry the rules' identity and allowIdentityChange.
+    return judgeCandidate(decoded, this.#serverNow(skew), { ...this.#options, held: this.#held }, subject);
   }
 
   // --- helpers
