@@ -551,8 +551,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** Whether automatic refreshes happen now: a fetcher, `autoRefresh`, and the endpoint has not refused. */
   #autoRefreshes(): boolean {
-    const { fetcher, autoRefresh } = this.#options;
-    return fetcher !== undefined && autoRefresh && !this.#failed;
+    return this.#options.fetcher !== undefined && this.#options.autoRefresh && !this.#failed;
   }
 
   #autoStart(reason: FetchReason): void {
