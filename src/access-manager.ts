@@ -397,13 +397,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** The skew to use after seeing `decoded` (and a server time, from the fetcher or a peer). */
   #learnSkew(decoded: DecodedToken, serverTime?: number): number {
-    const { fixedSkew } = this.#options;
     if (serverTime !== undefined && !this.#implausibleSeen && !plausible(decoded, serverTime)) {
       // Reported once: a server (or peer) whose time is wrong is wrong on every fetch.
       this.#implausibleSeen = true;
       this.#log?.('warn', 'skew.ignored', { serverTime });
     }
-    return fixedSkew ?? learnSkew(this.#skew, decoded, this.#now(), serverTime);
+    return this.#options.fixedSkew ?? learnSkew(this.#skew, decoded, this.#now(), serverTime);
   }
 
   /** True when there is no token or the current one is inside the about-to-expire window. */
