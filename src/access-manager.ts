@@ -339,7 +339,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   handleClientError(error: unknown, clientName?: string): boolean {
     this.#assertAlive();
     if (!isTokenError(error)) return false;
-    if (this.#options.fetcher) this.#clientRefresh('clientError', error, typeof clientName === 'string' ? clientName : undefined);
+    // Without a fetcher it only says so (#clientRefresh does nothing).
+    this.#clientRefresh('clientError', error, typeof clientName === 'string' ? clientName : undefined);
     return true;
   }
 
