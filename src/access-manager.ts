@@ -615,13 +615,15 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (cycle.phase === 'settled') this.#cycle = undefined;
     if (error?.code === 'FETCH_UNAUTHORIZED') this.#failed = true;
     this.#reschedule();
-    if (error) this.#report(error);
-    if (error?.retryInMs !== undefined) {
-      const after = read(error.cause, 'retryAfterMs');
-      this.#log?.('info', 'fetch.backoff', {
-        retryInMs: error.retryInMs,
-        why: typeof after === 'number' && after >= error.retryInMs ? 'Retry-After' : 'policy',
-      });
+    if (error) {
+      this.#report(error);
+      if (error.retryInMs !== undefined) {
+        const after = read(error.cause, 'retryAfterMs');
+        this.#log?.('info', 'fetch.backoff', {
+          retryInMs: error.retryInMs,
+          why: typeof after === 'number' && after >= error.retryInMs ? 'Retry-After' : 'policy',
+        });
+      }
     }
     this.#sync();
     if (cycle.phase === 'settled') {
