@@ -679,7 +679,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     else if (!problem) void this.#adopt(token, decoded, 'fetch', skew);
     // Nothing newer adopted (the same token back, or an older one dropped) while the window is already open: the
     // next automatic refresh is armed for the end of the storm hold directly.
-    const windowOpen = before !== undefined && before === this.#held && before.aboutFired && this.#autoRefreshes();
+    const windowOpen = before?.aboutFired === true && before === this.#held && this.#autoRefreshes();
     const inside = this.#insideWindow();
     this.#autoRefresh.fetched(this.#now(), inside, windowOpen);
     if (inside) this.#log?.('warn', 'refresh.held', { why: 'storm guard', at: this.#autoRefresh.nextDeadline() });
