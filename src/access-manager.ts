@@ -186,8 +186,9 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
   get state(): AccessManagerState {
     if (this.#disposed) return 'disposed';
     if (this.#failed) return 'failed';
+    // A cycle the manager holds is never `settled` (#cycleChanged lets go of it first): `queued` or `fetching`.
     const phase = this.#cycle?.phase;
-    if (phase === 'queued' || phase === 'fetching') return 'refreshing';
+    if (phase && phase !== 'backoff') return 'refreshing';
     if (!this.#held) return 'idle';
     const now = this.#serverNow();
     if (now >= this.#held.exp) return 'expired';
