@@ -131,7 +131,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
             resolved.crossTab,
             clock,
             (peerToken, peerSkew) => this.#receivePeer(peerToken, peerSkew),
-            () => this.#shareableToken(),
+            () => this.#validToken(),
             () => this.#skew,
           );
 
@@ -290,8 +290,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     this.#assertAlive();
     if (this.#starting) await this.#starting;
     this.#assertAlive();
-    if (this.#held && !this.isExpired) return this.#held.token;
-    return this.#startCycle(this.#held ? 'expired' : 'initial');
+    return this.#validToken() ?? this.#startCycle(this.#held ? 'expired' : 'initial');
   }
 
   /**
@@ -543,8 +542,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (accepted) void this.#adopt(token, decoded, 'peer', skew);
   }
 
-  /** What to tell a peer that asks: the current token while it is valid. */
-  #shareableToken(): string | undefined {
+  /** The current token while it is valid: what `getToken` resolves with at once, and what a peer that asks is told. */
+  #validToken(): string | undefined {
     return this.#held && !this.isExpired ? this.#held.token : undefined;
   }
 
