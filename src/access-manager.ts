@@ -535,7 +535,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       return;
     }
     // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
-    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#now() + peerSkew);
+    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#serverNow(peerSkew));
     const accepted = acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow());
     // Not taken: expired, older, the same age, or another identity's.
     this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', { fingerprint: fingerprint(token) });
