@@ -123,7 +123,12 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     };
     this.#scheduler = new Scheduler(clock, () => this.#tick());
     this.#fanOut = new FanOut(clock, resolved.clientTimeoutMs, (error) => this.#report(error));
-    this.#unwatch = watchWindow((type) => this.#wake(type));
+    this.#unwatch = watchWindow((type) => {
+      this.#log?.('debug', 'wake', { type });
+      // Coming back online is the moment a failing fetch is most likely to succeed: retry at once.
+      if (type === 'online') this.#cycle?.retryNow();
+      this.#tick();
+    });
     this.#link =
       resolved.crossTab === undefined
         ? undefined
@@ -479,13 +484,6 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     const next = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
     this.#log?.('debug', 'schedule', { at: next });
     this.#scheduler.arm(next);
-  }
-
-  #wake(type: string): void {
-    this.#log?.('debug', 'wake', { type });
-    // Coming back online is the moment a failing fetch is most likely to succeed: retry at once.
-    if (type === 'online') this.#cycle?.retryNow();
-    this.#tick();
   }
 
   // --- adopting tokens
