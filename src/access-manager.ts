@@ -129,13 +129,28 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       if (type === 'online') this.#cycle?.retryNow();
       this.#tick();
     });
+    // A token a peer tab sent: adopted when the tab-group rules accept it, else ignored silently.
+    const receivePeer = (peerToken: string, peerSkew: number | undefined): void => {
+      if (this.#disposed || peerToken === this.#held?.token) return;
+      const decoded = decodeOrWhy(peerToken);
+      if (typeof decoded === 'string') {
+        this.#log?.('debug', 'peer.ignored', { why: decoded });
+        return;
+      }
+      // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
+      const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#serverNow(peerSkew));
+      const accepted = acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow());
+      // Not taken: expired, older, the same age, or another identity's.
+      this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', { fingerprint: fingerprint(peerToken) });
+      if (accepted) void this.#adopt(peerToken, decoded, 'peer', skew);
+    };
     this.#link =
       resolved.crossTab === undefined
         ? undefined
         : openCrossTab(
             resolved.crossTab,
             clock,
-            (peerToken, peerSkew) => this.#receivePeer(peerToken, peerSkew),
+            receivePeer,
             () => this.#validToken(),
             () => this.#skew,
           );
@@ -522,22 +537,6 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     if (log) void delivered.then(() => log('debug', 'clients.done', { fingerprint: fingerprint(token) }));
     this.#sync();
     return this.#delivered!;
-  }
-
-  /** A token a peer tab sent: adopted when the tab-group rules accept it, else ignored silently. */
-  #receivePeer(token: string, peerSkew: number | undefined): void {
-    if (this.#disposed || token === this.#held?.token) return;
-    const decoded = decodeOrWhy(token);
-    if (typeof decoded === 'string') {
-      this.#log?.('debug', 'peer.ignored', { why: decoded });
-      return;
-    }
-    // The peer's skew is a server-time measurement made on this same machine clock: taken like a `serverTime`.
-    const skew = this.#learnSkew(decoded, peerSkew === undefined ? undefined : this.#serverNow(peerSkew));
-    const accepted = acceptsPeerToken(decoded, this.#held, this.#options.identity, this.#serverNow(skew), this.#serverNow());
-    // Not taken: expired, older, the same age, or another identity's.
-    this.#log?.('debug', accepted ? 'peer.adopted' : 'peer.ignored', { fingerprint: fingerprint(token) });
-    if (accepted) void this.#adopt(token, decoded, 'peer', skew);
   }
 
   /** The current token while it is valid: what `getToken` resolves with at once, and what a peer that asks is told. */
