@@ -209,10 +209,11 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
     // A cycle the manager holds is never `settled` (#cycleChanged lets go of it first): `queued` or `fetching`.
     const phase = this.#cycle?.phase;
     if (phase && phase !== 'backoff') return 'refreshing';
-    if (!this.#held) return 'idle';
+    const held = this.#held;
+    if (!held) return 'idle';
     const now = this.#serverNow();
-    if (now >= this.#held.exp) return 'expired';
-    return now >= this.#held.exp - this.#options.aboutMs ? 'aboutToExpire' : 'valid';
+    if (now >= held.exp) return 'expired';
+    return now >= held.exp - this.#options.aboutMs ? 'aboutToExpire' : 'valid';
   }
 
   /**
