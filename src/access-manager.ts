@@ -542,7 +542,8 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
 
   /** The current token while it is valid: what `getToken` resolves with at once, and what a peer that asks is told. */
   #validToken(): string | undefined {
-    return this.#held && !this.isExpired ? this.#held.token : undefined;
+    // isExpired also when there is no token.
+    return this.isExpired ? undefined : this.#held!.token;
   }
 
   // --- refreshing
