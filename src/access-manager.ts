@@ -571,16 +571,15 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
       return;
     }
     // A refresh held back answers this client too.
-    const guard = this.#clientGuard;
-    if (guard.holding) return;
+    if (this.#clientGuard.holding) return;
     const now = this.#now();
     const token = this.#held?.token;
-    const backoff = guard.judge(now, token);
+    const backoff = this.#clientGuard.judge(now, token);
     if (!backoff) {
       this.#clientStart(reason);
       return;
     }
-    guard.hold(now + backoff.retryInMs, token, reason);
+    this.#clientGuard.hold(now + backoff.retryInMs, token, reason);
     this.#log?.('warn', 'refresh.held', { why: 'client guard', ...backoff });
     this.#reschedule();
     if (reason === 'clientError') this.#report(rejectedAgain(error, clientName, backoff));
