@@ -19,7 +19,8 @@ const collect = async () => {
   }
 };
 
-const clock = new ManualClock();
+// No list of armed delays: 100,000 rotations of them would be what this measures.
+const clock = new ManualClock(undefined, { recordArmed: false });
 const make = tokenSeries({ at: clock.now(), ttl: 3600 });
 const clients = Array.from({ length: 100 }, () => {
   const client = { token: undefined, async updateToken(t) { client.token = t; } };

@@ -5,9 +5,9 @@ export interface ManualClockOptions {
   /** Gives the clock a `random()` (mulberry32 from this seed) for the manager's jitter. Without it: no `random`. */
   seed?: number;
   /**
-   * Called before each timer fires (with the due time of the earliest timer, cleared ones included, or Infinity)
-   * and once more at the end of `advance()`; what it returns is awaited when it is a promise. Default: a few rounds
-   * of microtasks ({@link flush}).
+   * Called before each timer fires (with the due time of the earliest timer in the heap, which may be a cleared
+   * one, or Infinity) and once more at the end of `advance()`; what it returns is awaited when it is a promise.
+   * Default: a few rounds of microtasks ({@link flush}).
    */
   settle?: (nextDue: number) => Promise<unknown> | void;
   /** Keep every armed delay in {@link ManualClock.armed}. Default true; a fleet of managers turns it off. */
@@ -28,6 +28,8 @@ export declare class ManualClock implements Clock {
   readonly fired: number;
   /** Number of armed timers. */
   readonly pending: number;
+  /** Entries in the heap, cleared timers not yet dropped included. */
+  readonly heapSize: number;
   /** Delays of the armed timers from now, soonest first. */
   readonly delays: number[];
   /** Moves time forward by `ms`, firing due timers in order (with promise work settled before each). */

@@ -3,7 +3,8 @@
 // fleet simulation all run on it; plain JavaScript (typed by clock.d.mts) so that plain Node can import it.
 //
 // Timers live in a binary heap ordered by (due time, creation order), so arming and firing are O(log n) with a
-// hundred thousand of them armed; clearing only marks the timer, and the heap drops it when it reaches the top.
+// hundred thousand of them armed; clearing only marks the timer, and the heap drops it when it reaches the top (or
+// all cleared ones at once when they outnumber the live timers).
 // The keys sit in typed arrays so a sift reads contiguous memory instead of chasing objects.
 //
 // Promise work between timers: before each timer fires, and once time has reached the end, `advance()` calls
@@ -77,11 +78,20 @@ export class ManualClock {
     if (!(timer instanceof Timer) || timer.callback === null) return;
     timer.callback = null;
     this.#live--;
+    // A cleared timer stays in the heap until it reaches the top. A manager re-arms its one timer for every token,
+    // and a benchmark may never move time, so once cleared timers outnumber live ones the heap is rebuilt without
+    // them: memory follows the live timers (the order they fire in is the same in any heap of the same keys).
+    if (this.#size >= 1024 && this.#live * 2 < this.#size) this.#compact();
   };
 
   /** Number of armed timers. */
   get pending() {
     return this.#live;
+  }
+
+  /** Entries in the heap, cleared timers not yet dropped included. */
+  get heapSize() {
+    return this.#size;
   }
 
   /** Delays of the armed timers from now, soonest first. */
@@ -170,31 +180,52 @@ export class ManualClock {
   }
 
   #pop() {
-    const at = this.#at;
-    const seq = this.#seq;
     const timers = this.#timers;
     const top = timers[0];
     const n = --this.#size;
-    const lastAt = at[n];
-    const lastSeq = seq[n];
     const last = timers[n];
     timers[n] = undefined;
-    if (n === 0) return top;
-    let i = 0;
+    if (n > 0) this.#siftDown(0, this.#at[n], this.#seq[n], last);
+    return top;
+  }
+
+  /** Drops the cleared timers and restores the heap order bottom-up. */
+  #compact() {
+    const at = this.#at;
+    const seq = this.#seq;
+    const timers = this.#timers;
+    let n = 0;
+    for (let i = 0; i < this.#size; i++) {
+      if (timers[i].callback === null) continue;
+      at[n] = at[i];
+      seq[n] = seq[i];
+      timers[n] = timers[i];
+      n++;
+    }
+    timers.length = n;
+    this.#size = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i, at[i], seq[i], timers[i]);
+  }
+
+  /** Places the timer (due `due`, number `number`) at the hole `i`, moving smaller children up past it. */
+  #siftDown(i, due, number, timer) {
+    const at = this.#at;
+    const seq = this.#seq;
+    const timers = this.#timers;
+    const n = this.#size;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
       const right = child + 1;
       if (right < n && (at[right] < at[child] || (at[right] === at[child] && seq[right] < seq[child]))) child = right;
-      if (lastAt < at[child] || (lastAt === at[child] && lastSeq < seq[child])) break;
+      if (due < at[child] || (due === at[child] && number < seq[child])) break;
       at[i] = at[child];
       seq[i] = seq[child];
       timers[i] = timers[child];
       i = child;
     }
-    at[i] = lastAt;
-    seq[i] = lastSeq;
-    timers[i] = last;
-    return top;
+    at[i] = due;
+    seq[i] = number;
+    timers[i] = timer;
   }
 }
