@@ -15,7 +15,8 @@ export interface FetchedToken {
 
 /** @throws Refusal `TOKEN_MALFORMED` when `result` is not a decodable token or `{ token }`. */
 export function readFetchResult(result: unknown): FetchedToken {
-  const token = typeof result === 'object' && result !== null ? read(result, 'token') : result;
+  // null too is read (read() gives undefined for it, refused below like any value without a token).
+  const token = typeof result === 'object' ? read(result, 'token') : result;
   if (typeof token !== 'string') {
     throw new Refusal('TOKEN_MALFORMED', 'fetchToken returned neither a string nor { token: string }.');
   }

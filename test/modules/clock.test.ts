@@ -18,6 +18,19 @@ describe('realClock', () => {
     }
   });
 
+  it("clears a timer with the platform's clearTimeout", () => {
+    vi.useFakeTimers();
+    try {
+      const callback = vi.fn();
+      const handle = realClock.setTimeout(callback, 1000);
+      realClock.clearTimeout(handle);
+      vi.advanceTimersByTime(2000);
+      expect(callback).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it.each([
     ['a number (browsers)', 7],
     ['null', null],

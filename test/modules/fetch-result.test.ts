@@ -40,6 +40,10 @@ describe('readFetchResult', () => {
     ['an HTML page', '<html>', 'Fetched token is malformed: expected three dot-separated parts; an HTML page? check the URL and response.ok.'],
     ['a JSON body', ' {"token":1}', 'Fetched token is malformed: expected three dot-separated parts; JSON? return its token, not the whole body.'],
     ['nothing', '', 'Fetched token is malformed: expected three dot-separated parts; the response is empty.'],
+    ['an HTML page after whitespace', '\n  <!doctype html>', 'Fetched token is malformed: expected three dot-separated parts; an HTML page? check the URL and response.ok.'],
+    // Only what the value begins with counts: a `<` or a `{` further in is no hint.
+    ['text with a tag inside', 'Error <b>', 'Fetched token is malformed: expected three dot-separated parts.'],
+    ['text with JSON inside', 'Error {"token":1}', 'Fetched token is malformed: expected three dot-separated parts.'],
     ['garbage', 'a.b.c', 'Fetched token is malformed: header is not base64url-encoded JSON.'],
   ])('refuses %s as TOKEN_MALFORMED, saying what it looks like', (_label, value, message) => {
     const error = refusal(value);
@@ -52,6 +56,8 @@ describe('expiredRefusal', () => {
   it.each([
     [5_000, false, 'Fetched token expired 5 s ago by this clock; if it is new, this clock is ahead: return serverTime from fetchToken.'],
     [119_000, true, "Fetched token expired 119 s ago, by the server's clock too (a cached response?)."],
+    // From two minutes on, in minutes.
+    [120_000, true, "Fetched token expired 2 min ago, by the server's clock too (a cached response?)."],
     [3_600_000, true, "Fetched token expired 60 min ago, by the server's clock too (a cached response?)."],
   ])('%d ms, server time known: %s', (byMs, known, message) => {
     expect(expiredRefusal(byMs, known)).toEqual(new Refusal('TOKEN_EXPIRED', message));

@@ -1,6 +1,7 @@
 // @vitest-environment node
 // The snapshot store alone: the same object until a field changes, state changes told once and in order.
 import { describe, expect, it, vi } from 'vitest';
+import { AccessManagerError, type AnyAccessManagerError } from '../../src/errors.js';
 import { SnapshotStore } from '../../src/snapshot-store.js';
 import type { AccessManagerSnapshot } from '../../src/types.js';
 
@@ -22,6 +23,20 @@ describe('SnapshotStore', () => {
     store.commit('valid', 't2', undefined, describe, () => {});
     expect(describe).toHaveBeenCalledTimes(1);
     expect(store.current).toEqual({ state: 'valid', token: 't2', identity: 'alice', expiresAt: new Date(2), lastError: undefined });
+  });
+
+  it('makes a new snapshot for a new lastError alone (same state and token), without a state change', () => {
+    const store = new SnapshotStore({ ...initial });
+    const first = store.current;
+    const stateChanged = vi.fn();
+    const subscriber = vi.fn();
+    store.subscribe(subscriber);
+    const error = new AccessManagerError('CLIENT_UPDATE_FAILED', 'Client "chat" failed to update its token.') as AnyAccessManagerError;
+    store.commit('valid', 't1', error, describeT2, stateChanged);
+    expect(store.current).not.toBe(first);
+    expect(store.current).toEqual({ ...initial, lastError: error });
+    expect(subscriber).toHaveBeenCalledExactlyOnceWith(store.current);
+    expect(stateChanged).not.toHaveBeenCalled();
   });
 
   it('tells state changes, then subscribers; a listener changing it again ends the older round', () => {
