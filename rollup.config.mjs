@@ -50,7 +50,7 @@ const internalProperties = new RegExp(
     // refresh-cycle.ts and its host
     'phase', 'startToken', 'start', 'tick', 'retryNow', 'fetching', 'answer', 'cancel', 'nextDeadline', 'run',
     'result', 'changed',
-    'promise', // shrink-b: the refresh cycle's promise (no d.ts, logger, message or built-in name)
+    'promise', // the refresh cycle's shared promise (no d.ts, logger, message or built-in name)
     // auto-refresh.ts, client-guard.ts, scheduler.ts, snapshot-store.ts
     'open', 'fetched', 'due', 'judge', 'started', 'hold', 'holding', 'arm', 'current', 'commit',
     // fan-out.ts
