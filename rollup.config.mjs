@@ -1,6 +1,5 @@
 // Builds four independent entries (core, http, twilio, react) as ESM + CJS with bundled declarations for each
 // format, plus a minified UMD file of the core (eventemitter3 inlined) for a plain <script> tag.
-import commonjs from '@rollup/plugin-commonjs';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
@@ -40,9 +39,10 @@ const declareDisposeSymbol = () => ({
 // must be none of: a name in dist/index.d.mts (public API, options, events and their payloads), a logger detail
 // key, a field of the cross-tab messages, a property read from the app's or a server's objects (status, code,
 // cause, serverTime, retryAfterMs, ...), a property of a built-in or DOM object the core uses, nor one of
-// eventemitter3's. Terser keeps names that DOM objects have (cancel, open, start, ...) unless `builtins` is on; it is
-// on because the core calls none of these names on a built-in. The ESM and CJS files are not minified and keep
-// every name.
+// eventemitter3's methods. eventemitter3's own fields may be: this file inlines it, and only it and src/emit.ts
+// read them. Terser keeps names that DOM objects have (cancel, open, start, ...) unless `builtins` is on; it is on
+// because the core calls none of these names on a built-in. The ESM and CJS files are not minified and keep every
+// name.
 const internalProperties = new RegExp(
   `^(${[
     // held-token.ts, options.ts
@@ -57,8 +57,64 @@ const internalProperties = new RegExp(
     'checkGrants', 'remove', 'seq', 'batch', 'also', 'nextToken', 'nextBatches', 'ok', 'fail', 'left', 'done', 'timer',
     // cross-tab.ts
     'lastAskAt', 'publish', 'ask', 'withLock',
+    // eventemitter3's listener table and count, and a listener's `this`
+    '_events', '_eventsCount', 'context',
   ].join('|')})$`,
 );
+
+// eventemitter3 as the UMD file's browsers run it. The core needs ES2020 anyway, so two paths of eventemitter3 that
+// only older engines or older JIT compilers needed are left out of this one file: the fallback for engines without
+// `Object.create` (event names prefixed with '~'; `prefixed` stays `false`, as it is on every engine the core runs
+// on), and `emit`'s calls spelled out for 0 to 5 arguments (`apply` does the same). Every method keeps its
+// behaviour: test/core/umd-emitter.test.ts runs random programs against this build and the installed
+// eventemitter3 and compares what every listener saw. A pattern that no longer matches (a new eventemitter3)
+// fails the build instead of shipping it unpatched.
+const eventEmitterPatches = [
+  [/\n {2}, prefix = '~';/, "\n  , prefix = false;"],
+  [/\nif \(Object\.create\) \{\n[^]*?\n\}\n/, '\nEvents.prototype = Object.create(null);\n'],
+  [
+    /\nEventEmitter\.prototype\.emit = function emit\(event, a1, a2, a3, a4, a5\) \{\n[^]*?\n\};\n/,
+    `
+EventEmitter.prototype.emit = function emit(event, a1, a2, a3, a4, a5) {
+  var listeners = this._events[prefix ? prefix + event : event];
+  if (!listeners) return false;
+  var args = Array.prototype.slice.call(arguments, 1);
+  if (listeners.fn) listeners = [listeners];
+  for (var i = 0, length = listeners.length; i < length; i++) {
+    if (listeners[i].once) this.removeListener(event, listeners[i].fn, undefined, true);
+    listeners[i].fn.apply(listeners[i].context, args);
+  }
+  return true;
+};
+`,
+  ],
+  // Exported as the ES module its index.mjs imports it as, without a CommonJS wrapper.
+  [/\nif \('undefined' !== typeof module\) \{\n {2}module\.exports = EventEmitter;\n\}\n/, '\nexport default EventEmitter;\n'],
+];
+const modernEventEmitter = () => ({
+  name: 'modern-eventemitter3',
+  transform(code, id) {
+    if (!/[/\\]eventemitter3[/\\]index\.js$/.test(id)) return null;
+    return eventEmitterPatches.reduce((patched, [pattern, replacement]) => {
+      if (!pattern.test(patched)) throw new Error(`eventemitter3 patch no longer matches: ${pattern}`);
+      return patched.replace(pattern, replacement);
+    }, code);
+  },
+});
+
+// Rollup's UMD header falls back to `self` or `this` where there is no `globalThis`; every engine that runs the
+// core's ES2020 code has `globalThis`, so the header uses it alone (CommonJS and AMD loaders still get the exports).
+const umdHeader = {
+  from: "(global = typeof globalThis !== 'undefined' ? globalThis : global || self, factory(global.TokenWarden = {}))",
+  to: 'factory(globalThis.TokenWarden = {})',
+};
+const globalThisUmd = () => ({
+  name: 'umd-globalthis',
+  renderChunk(code) {
+    if (!code.includes(umdHeader.from)) throw new Error("rollup's UMD header changed: see umdHeader in rollup.config.mjs");
+    return code.replace(umdHeader.from, umdHeader.to);
+  },
+});
 
 export default [
   ...Object.entries(entries).flatMap(([name, input]) => [
@@ -86,10 +142,9 @@ export default [
     input: entries.index,
     plugins: [
       nodeResolve({ browser: true }),
-      // eventemitter3 is plain CommonJS (`module.exports = EventEmitter`): hoisted, no lazy-require wrapper nor
-      // `__esModule` interop helper.
-      commonjs({ strictRequires: false, defaultIsModuleExports: true }),
+      modernEventEmitter(),
       ts(),
+      globalThisUmd(),
       terser({
         ecma: 2020,
         // `unsafe` here only turns `new Array(n)` into `Array(n)` and template literals of strings and numbers into `+`.
