@@ -46,7 +46,7 @@ const declareDisposeSymbol = () => ({
 const internalProperties = new RegExp(
   `^(${[
     // held-token.ts, options.ts
-    'decoded', 'aboutFired', 'expiredFired', 'expiredAtStart', 'aboutMs', 'spreadMs', 'fixedSkew', 'fetcher',
+    'decoded', 'aboutFired', 'expiredFired', 'expiredAtStart', 'held', 'aboutMs', 'spreadMs', 'fixedSkew', 'fetcher',
     // refresh-cycle.ts and its host
     'phase', 'startToken', 'start', 'tick', 'retryNow', 'fetching', 'answer', 'cancel', 'nextDeadline', 'run',
     'result', 'changed',
