@@ -40,16 +40,17 @@ let anonymous = 0;
 
 /**
  * Gets an option with `get` and checks it with `valid`, both inside one `try`: a getter that throws, or a revoked
- * proxy, becomes the same TypeError naming the option as a wrong type does.
+ * proxy, becomes the same TypeError naming the option as a wrong type does (with what it threw as its `cause`).
  */
 function option<T>(name: string, what: string, get: () => T, valid: (value: T) => unknown): T {
+  let threw: ErrorOptions | undefined;
   try {
     const value = get();
     if (valid(value)) return value;
   } catch (cause) {
-    throw new TypeError(`${name} must be ${what}.`, { cause });
+    threw = { cause };
   }
-  throw new TypeError(`${name} must be ${what}.`);
+  throw new TypeError(`${name} must be ${what}.`, threw);
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
