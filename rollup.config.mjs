@@ -148,7 +148,11 @@ export default [
       terser({
         ecma: 2020,
         // `unsafe` here only turns `new Array(n)` into `Array(n)` and template literals of strings and numbers into `+`.
-        compress: { passes: 3, unsafe: true },
+        // Three rewrites that shorten the minified text but lengthen the gzipped file are off (measured together:
+        // 10212 -> 10181 B gzip, though 171 B more minified): joining statements into comma sequences, inlining
+        // functions that have arguments or variables, and turning `x === 'a'` into `'a' === x`. Gzip finds more
+        // repeats in the plain shapes.
+        compress: { passes: 3, unsafe: true, sequences: false, inline: 1, lhs_constants: false },
         mangle: { properties: { regex: internalProperties, builtins: true } },
         format: { comments: false },
       }),
