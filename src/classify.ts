@@ -88,7 +88,7 @@ export function classifyFailure(
     if (typeof after === 'number' && after > 0) retryInMs = Math.max(retryInMs, Math.min(after, MAX_RETRY_AFTER_MS));
   }
   return new AccessManagerError(code, `${message} (attempt ${attempt})`, {
-    ...(cause === undefined ? {} : { cause }),
+    ...(cause !== undefined && { cause }),
     attempt,
     retryInMs,
     twilioCode: findTwilioCode(cause, (n) => n >= 10_000 && n < 100_000),
