@@ -18,12 +18,8 @@ export interface DecodedToken {
   grants: Record<string, unknown>;
 }
 
-/**
- * Decoding throws the reason as a plain string: nothing else in it throws one (its parsing is inside decodePart's
- * try), so the top tells the reason from any other throw by its type.
- */
+/** Why a token is malformed: decoding returns it instead of the decoded token. */
 type Malformed = string;
-const malformed = (why: string): Malformed => why;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -38,9 +34,10 @@ const isBase64url = (part: string): boolean => BASE64URL.test(part) && part.leng
 /** Created on first use (not at import: `sideEffects: false`), then shared. */
 let utf8: TextDecoder | undefined;
 
-function decodePart(part: string, name: string): Record<string, unknown> {
+function decodePart(part: string, name: string): Record<string, unknown> | Malformed {
   let value: unknown;
   try {
+    // Not base64url: on to the catch, like a failed decoding.
     if (!isBase64url(part)) throw name;
     const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
     // A plain loop: `Uint8Array.from(binary, mapFn)` goes through the iterator protocol and is ~5x slower.
@@ -50,10 +47,9 @@ function decodePart(part: string, name: string): Record<string, unknown> {
     value = JSON.parse((utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(bytes));
   } catch {
     // One message for every encoding layer (base64url, UTF-8, JSON), and never the part itself.
-    throw malformed(`${name} is not base64url-encoded JSON`);
+    return `${name} is not base64url-encoded JSON`;
   }
-  if (!isRecord(value)) throw malformed(`${name} is not a JSON object`);
-  return value;
+  return isRecord(value) ? value : `${name} is not a JSON object`;
 }
 
 // A Date beyond ±8.64e15 ms is invalid, so an absurd `exp` counts as malformed too.
@@ -82,29 +78,18 @@ export function decodeToken(token: string): DecodedToken {
 }
 
 /** {@link decodeToken}, returning why the token is malformed instead of throwing, so callers can phrase it. */
-export function decodeOrWhy(token: unknown): DecodedToken | string {
-  try {
-    return decode(token);
-  } catch (error) {
-    // Stryker disable next-line ConditionalExpression: decode throws nothing else (its parsing is inside decodePart's try)
-    if (typeof error === 'string') return error;
-    throw error;
-  }
-}
-
-function decode(token: unknown): DecodedToken {
-  if (typeof token !== 'string') throw malformed('expected a string');
+export function decodeOrWhy(token: unknown): DecodedToken | Malformed {
+  if (typeof token !== 'string') return 'expected a string';
   const parts = token.split('.');
-  if (parts.length !== 3) throw malformed('expected three dot-separated parts');
+  if (parts.length !== 3) return 'expected three dot-separated parts';
   const header = decodePart(parts[0]!, 'header');
+  if (typeof header === 'string') return header;
   const payload = decodePart(parts[1]!, 'payload');
+  if (typeof payload === 'string') return payload;
   // Not verified here, but a token without a well-formed signature is no token a server would accept.
-  const signature = parts[2]!;
-  if (!isBase64url(signature)) {
-    throw malformed('signature is missing or not base64url');
-  }
+  if (!isBase64url(parts[2]!)) return 'signature is missing or not base64url';
   const expiresAt = seconds(payload.exp);
-  if (!expiresAt) throw malformed('"exp" is missing or not a finite number');
+  if (!expiresAt) return '"exp" is missing or not a finite number';
 
   const grants = isRecord(payload.grants) ? payload.grants : undefined;
   // A token with `grants` (Twilio's) names its identity there only: its `sub` is the account SID, not a user.
