@@ -57,6 +57,9 @@ const internalProperties = new RegExp(
     'checkGrants', 'remove', 'seq', 'batch', 'also', 'nextToken', 'nextBatches', 'ok', 'fail', 'left', 'done', 'timer',
     // cross-tab.ts
     'lastAskAt', 'publish', 'ask', 'withLock',
+    // manager-core.ts: the object AccessManager's members forward to (named apart from the public members)
+    'heldToken', 'describeHeld', 'expiredNow', 'stateNow', 'snapshots', 'adoptManual', 'refreshNow', 'validOrFetch',
+    'attachClient', 'detachClient', 'reportClientError', 'onClientEvent', 'disposeCore',
     // eventemitter3's listener table and count, and a listener's `this`
     '_events', '_eventsCount', 'context',
   ].join('|')})$`,
