@@ -21,7 +21,8 @@ import type {
  * It is a facade over small parts, each owning one piece of state: the held token (`held-token.ts`), the refresh
  * in flight (`refresh-cycle.ts`), when the automatic refresh starts (`auto-refresh.ts`), the guard on client-caused
  * refreshes (`client-guard.ts`), the clients (`fan-out.ts`), the tab group (`tab-group.ts`, `cross-tab.ts`) and the
- * one timer (`scheduler.ts`). Its `#tick` decides what is due; every change is committed before listeners hear of it.
+ * one timer (`scheduler.ts`). The manager's core (`manager-core.ts`) wires them together: its `tick` decides what
+ * is due, and every change is committed before listeners hear of it.
  *
  * @example
  * ```ts
@@ -180,7 +181,7 @@ export class AccessManager extends EventEmitter<AccessManagerEvents> {
    * const stop = manager.addClient(syncClient, { name: 'sync', grants: ['data_sync'] });
    * ```
    */
-  addClient(client: TokenClient, options: ClientOptions = {}): () => void {
+  addClient(client: TokenClient, options?: ClientOptions): () => void {
     return this.#core.attachClient(client, options);
   }
 

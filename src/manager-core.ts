@@ -59,7 +59,7 @@ export interface ManagerCore {
   /** `getToken`. */
   readonly validOrFetch: () => Promise<string>;
   /** `addClient`. */
-  readonly attachClient: (client: TokenClient, options: ClientOptions) => () => void;
+  readonly attachClient: (client: TokenClient, options?: ClientOptions) => () => void;
   /** `removeClient`. */
   readonly detachClient: (client: TokenClient) => boolean;
   /** `handleClientError`. */
