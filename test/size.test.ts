@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { minify } from 'terser';
 import { describe, expect, it } from 'vitest';
 
 const CORE_GOAL = 4096;
@@ -24,19 +25,33 @@ const CORE_GOAL = 4096;
  * a property defined per instance. index.mjs: 14546 -> 13912. 9971 from building the inlined eventemitter3 for
  * the engines the core runs on (-250): no '~'-prefix fallback for engines without Object.create, one `apply` in
  * `emit` instead of calls spelled out per argument count, no CommonJS wrapper, its internal fields shortened, and
- * a UMD header that uses `globalThis` alone.
+ * a UMD header that uses `globalThis` alone. 9919 from terser settings that leave shapes gzip compresses better
+ * (no comma sequences, no inlining of functions with arguments, comparisons in source order) and small tidying
+ * (-52). 9839 with AccessManager's state and steps in closures (manager-core.ts) instead of #private fields (-80):
+ * that is under the ceiling this file keeps for the core, 9844 B, the size of the core before its refresh logic was
+ * split into modules (9037) plus what the refresh spread (407) and the observability features (400) were allowed.
+ * index.mjs grew with the closures (13883 -> 14029), as it is not minified; minified the way a bundler does, it
+ * shrank (9497 -> 9476): see BUNDLED_BUDGETS.
  */
 const BUDGETS: Record<string, number> = {
-  // Core with eventemitter3 inlined, minified: what a <script> tag downloads.
-  'token-warden.umd.min.js': 10000,
+  // Core with eventemitter3 inlined, minified: what a <script> tag downloads. The ceiling (see above) is 9844.
+  'token-warden.umd.min.js': 9844,
   // Core ESM as published (not minified, eventemitter3 external): what a bundler starts from.
-  'index.mjs': 13950,
+  'index.mjs': 14060,
   // ky 1 and ky 2 from one build, Retry-After, body hints.
   'http.mjs': 3520,
   // The held-back push for a closing twilsock connection, warnings vs expiry.
   'twilio.mjs': 2420,
   // Two hooks over useSyncExternalStore (React external).
   'react.mjs': 220,
+};
+
+/**
+ * gzip -9 bytes allowed per file after minifying it the way an app's bundler does (terser's defaults, no property
+ * renaming, imports left external): what the app ships of it.
+ */
+const BUNDLED_BUDGETS: Record<string, number> = {
+  'index.mjs': 9500,
 };
 
 const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
@@ -51,6 +66,14 @@ describe('size budget (gzip -9)', () => {
     it(`dist/${file} stays within ${budget} B`, () => {
       const size = gzipped(file);
       expect(size, `dist/${file} is ${size} B gzipped, budget ${budget} B`).toBeLessThanOrEqual(budget);
+    });
+  }
+
+  for (const [file, budget] of Object.entries(BUNDLED_BUDGETS)) {
+    it(`dist/${file}, minified by a bundler, stays within ${budget} B`, async () => {
+      const { code } = await minify(readFileSync(dist(file), 'utf8'), { module: true, ecma: 2020 });
+      const size = gzipSync(code!, { level: 9 }).length;
+      expect(size, `dist/${file} minified is ${size} B gzipped, budget ${budget} B`).toBeLessThanOrEqual(budget);
     });
   }
 
