@@ -17,6 +17,7 @@ describe('a new tab', () => {
     const late = openTab('late', clock, { fetchToken: server.fetcherFor('late') });
     expect(late.manager.state).toBe('idle');
     const got = late.manager.getToken(); // waits for the peers' answer, not for a fetch
+    expect(late.manager.state).toBe('idle'); // no refresh starts while the peers may still answer
     await clock.advance(2 * (latencyMs ?? 0));
     expect(late.manager.token).toBe(token);
     await expect(got).resolves.toBe(token);

@@ -151,6 +151,29 @@ describe('retries with full-jitter backoff', () => {
     expect(names(events)).toEqual(['tokenAboutToExpire', ...Array(calls).fill('error:FETCH_FAILED'), 'tokenUpdated']);
   });
 
+  it('a token that arrives during a backoff already inside the about-to-expire window does not end the retries', async () => {
+    // refresh() in the window of a token with 2 minutes left (autoRefresh off: only this refresh fetches).
+    const { f, clock, manager, errors } = withManualFetcher({ random: 1, autoRefresh: false });
+    await clock.advance(58 * MIN);
+    const pending = track(manager.refresh());
+    f.last().reject(down());
+    await flush();
+    expect(errors.at(-1)).toMatchObject({ code: 'FETCH_FAILED', attempt: 1, retryInMs: 1000 });
+    // Newer than the current token, but with 2.5 minutes left it needs refreshing itself: the retry goes on.
+    const short = tokenAt(clock.now() - 57.5 * MIN);
+    await manager.updateToken(short);
+    await flush();
+    expect(manager.token).toBe(short);
+    expect(pending.settled).toBe(false);
+    await clock.advance(1000);
+    expect(f.calls).toHaveLength(2);
+    expect(f.last().ctx).toMatchObject({ reason: 'manual', attempt: 2 });
+    const fresh = tokenAt(clock.now());
+    f.last().resolve(fresh);
+    await flush();
+    expect(pending).toEqual({ settled: true, value: fresh });
+  });
+
   it('retry: false makes refresh() reject with the error; retryInMs undefined; no further attempt', async () => {
     const { f, clock, manager, errors } = withManualFetcher({ retry: false });
     const pending = manager.refresh();
