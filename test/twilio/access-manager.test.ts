@@ -148,6 +148,37 @@ describe('one token for Conversations, Sync and Voice', () => {
   });
 });
 
+describe('SDK warnings with autoRefresh: false', () => {
+  it('a refresh that brought back the same token inside the window leaves the next SDK warning to refresh', async () => {
+    const clock = new ManualClock();
+    const reasons: FetchReason[] = [];
+    let answer = mintToken({ at: clock.now(), grants: ['voice'] });
+    const manager = createManager({
+      clock,
+      token: answer,
+      autoRefresh: false,
+      fetchToken: async ({ reason }) => {
+        reasons.push(reason);
+        return answer;
+      },
+    });
+    const device = new FakeDevice();
+    connectTwilioClient(manager, device, { grants: ['voice'] });
+    await clock.advance(HOUR - ABOUT + 60_000); // two minutes left; nothing refreshes on its own
+    expect(reasons).toEqual([]);
+    // A cached endpoint answers with the token the manager holds. With the automatic refresh off, no refresh is
+    // armed for the end of the storm hold, so the SDK's next warning is not left waiting for one: it refreshes.
+    await manager.refresh();
+    expect(reasons).toEqual(['manual']);
+    answer = mintToken({ at: clock.now(), grants: ['voice'] });
+    device.emit('tokenWillExpire', device);
+    await flush();
+    expect(reasons).toEqual(['manual', 'client']);
+    expect(manager.token).toBe(answer);
+    expect(device.tokens).toEqual([answer]);
+  });
+});
+
 describe('SDK token errors', () => {
   const refreshable: Array<[string, (s: Setup) => void]> = [
     [
