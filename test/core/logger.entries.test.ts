@@ -57,6 +57,8 @@ describe('log entries, exactly', () => {
     // Minted 5 s ahead, received 250 ms after the request: the server is 4.75 s ahead.
     expect(of('skew')).toMatchObject([{ level: 'info', skew: 4750 }]);
     expect(of('clients.push')).toMatchObject([{ level: 'debug', fingerprint: fingerprint(token) }]);
+    // A fresh token, outside its about-to-expire window: the storm guard holds nothing back.
+    expect(of('refresh.held')).toEqual([]);
     expect(of('clients.done')).toMatchObject([{ level: 'debug', fingerprint: fingerprint(token) }]);
     expect(of('schedule').at(-1)).toMatchObject({ level: 'debug', at: manager.expiresAt!.getTime() - 4750 - 3 * MIN });
   });

@@ -52,6 +52,16 @@ describe('a fetcher that keeps returning the same expired token (a cached respon
       "Fetched token expired 30 min ago, by the server's clock too (a cached response?). (attempt 1)",
     );
   });
+
+  it('says the same with a fixed clockSkew: the clock is corrected already, so the token is old', async () => {
+    const old = tokenAt(START - 90 * MIN);
+    const { manager } = create({ fetchToken: async () => old, clockSkew: 0, retry: false });
+    const error = await rejection(manager.getToken());
+    expect(error.code).toBe('TOKEN_EXPIRED');
+    expect(error.message).toBe(
+      "Fetched token expired 30 min ago, by the server's clock too (a cached response?). (attempt 1)",
+    );
+  });
 });
 
 /** Rejection values that throw when looked at. */
