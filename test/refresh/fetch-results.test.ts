@@ -53,6 +53,15 @@ describe('a fetcher that keeps returning the same expired token (a cached respon
     );
   });
 
+  it('takes a token that expires at the very moment it arrives as expired', async () => {
+    const { manager } = create({ fetchToken: async () => tokenAt(START - HOUR), retry: false });
+    const error = await rejection(manager.getToken());
+    expect(error.code).toBe('TOKEN_EXPIRED');
+    expect(error.message).toBe(
+      'Fetched token expired 0 s ago by this clock; if it is new, this clock is ahead: return serverTime from fetchToken. (attempt 1)',
+    );
+  });
+
   it('says the same with a fixed clockSkew: the clock is corrected already, so the token is old', async () => {
     const old = tokenAt(START - 90 * MIN);
     const { manager } = create({ fetchToken: async () => old, clockSkew: 0, retry: false });
